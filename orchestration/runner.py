@@ -1,0 +1,57 @@
+"""Run the daily pipeline through Dagster, in this process, on the carehouse instance.
+
+Running in-process (rather than submitting to a daemon) keeps ``carehouse run`` a single
+foreground command, while the run, its logs and its check results are stored in the same
+Dagster instance that ``carehouse ui`` shows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from dagster import ExecuteInProcessResult
+
+from orchestration.instance import carehouse_instance
+from orchestration.jobs import DAILY_JOB_NAME, extract_run_config
+from warehouse.schemas import ensure_schemas_and_roles
+from warehouse.settings import Settings, get_settings
+
+
+@dataclass(frozen=True)
+class PipelineRun:
+    run_id: str
+    success: bool
+    failed_steps: list[str]
+    failed_checks: list[str]
+
+
+def run_daily_pipeline(
+    extract_date: date,
+    *,
+    seed: int = 42,
+    patients: int = 5000,
+    settings: Settings | None = None,
+    log_level: str = "INFO",
+) -> PipelineRun:
+    settings = settings or get_settings()
+    ensure_schemas_and_roles(settings)
+    instance = carehouse_instance(settings)
+    from orchestration.definitions import defs  # import late: parses the dbt project if needed
+
+    job = defs.resolve_job_def(DAILY_JOB_NAME)
+    run_config = extract_run_config(extract_date.isoformat(), seed=seed, patients=patients)
+    run_config["loggers"] = {"console": {"config": {"log_level": log_level}}}
+    result: ExecuteInProcessResult = job.execute_in_process(
+        run_config=run_config,
+        instance=instance,
+        raise_on_error=False,
+        tags={"carehouse/extract_date": str(extract_date)},
+    )
+    failed_steps = [e.step_key or "?" for e in result.all_events if e.is_step_failure]
+    failed_checks = [
+        f"{e.asset_check_evaluation_data.asset_key.to_user_string()}:{e.asset_check_evaluation_data.check_name}"
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION" and not e.asset_check_evaluation_data.passed
+    ]
+    return PipelineRun(result.run_id, result.success, failed_steps, failed_checks)

@@ -1,0 +1,42 @@
+"""Shared fixtures: a real Postgres for every test that needs one.
+
+Without ``CAREHOUSE_DSN`` the tests start their own embedded server in a temporary
+carehouse home (the same code path a new user gets). With ``CAREHOUSE_DSN`` set (CI's
+second pass) they use that server, whose database CI creates fresh for the run.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from warehouse.settings import ENV_DSN, ENV_HOME, Settings
+
+
+@pytest.fixture(scope="session")
+def carehouse_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("carehouse-home")
+
+
+@pytest.fixture(scope="session")
+def warehouse_settings(carehouse_home: Path) -> Iterator[Settings]:
+    """Settings pointing at a real, empty warehouse; exported to the environment so that
+    every layer (dlt, dbt, Dagster, GX) reads the same facts as a user's shell would."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv(ENV_HOME, str(carehouse_home))
+    external = os.environ.get(ENV_DSN)
+    if external:
+        patch.setenv(ENV_DSN, external)
+    settings = Settings.from_env()
+    settings.dsn  # noqa: B018 - start the embedded server once, up front
+    try:
+        yield settings
+    finally:
+        patch.undo()
+        if settings.uses_embedded_server:
+            from warehouse.embedded import EmbeddedPostgres
+
+            EmbeddedPostgres(settings.pgdata_dir).stop()
