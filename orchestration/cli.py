@@ -78,6 +78,8 @@ def run(
     result = run_daily_pipeline(day, seed=seed, patients=patients, settings=settings, log_level=log_level)
     _print_summary(collect_summary(settings))
     console.print(f"Dagster run [cyan]{result.run_id}[/] (see it with `carehouse ui`)")
+    if result.warned_checks:
+        console.print(f"[yellow]Checks with warnings:[/] {', '.join(result.warned_checks)}")
     if not result.success:
         console.print(f"[red]Run failed.[/] Failed steps: {', '.join(result.failed_steps) or '-'}")
         if result.failed_checks:

@@ -1,7 +1,5 @@
 """The daily pipeline job and its 06:00 UTC schedule."""
 
-from __future__ import annotations
-
 from dagster import (
     AssetSelection,
     RetryPolicy,

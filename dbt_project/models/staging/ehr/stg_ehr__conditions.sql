@@ -1,0 +1,130 @@
+-- ============================================================================
+-- stg_ehr__conditions
+-- One row per bronze Condition line (athena + epic): ICD-10-CM coded
+-- diagnoses with patient/encounter ids, _dq_flags and quarantine_reason.
+-- Never filters.
+-- ============================================================================
+
+{% set rules =
+    fhir_identity_rules('Condition', 'raw_condition_id')
+    + fhir_reference_rules('patient', 'patient_reference', 'patient_id', required=true)
+    + [
+        {'name': 'missing_code', 'quarantine': true,
+         'when': "condition_code is null"},
+    ]
+    + fhir_datetime_rules('last_updated', 'last_updated_raw', 'source_last_updated_at', quarantine=true)
+    + [
+        {'name': 'non_icd10_code_system', 'quarantine': false,
+         'when': "coalesce(code_system, '') <> 'http://hl7.org/fhir/sid/icd-10-cm'"},
+    ]
+    + fhir_reference_rules('encounter', 'encounter_reference', 'encounter_id')
+    + fhir_datetime_rules('recorded_date', 'recorded_raw', 'recorded_date')
+%}
+
+with
+
+source as (
+
+    select * from {{ source('ehr', 'ehr__condition') }}
+
+),
+
+renamed as (
+
+    select
+        ---------- ids and references (raw text)
+        {{ json_text('resource', ['resourceType']) }} as resource_type,
+        {{ json_text('resource', ['id']) }} as raw_condition_id,
+        {{ json_text('resource', ['subject', 'reference']) }} as patient_reference,
+        {{ json_text('resource', ['encounter', 'reference']) }} as encounter_reference,
+
+        ---------- codes
+        {{ json_text('resource', ['code', 'coding', 0, 'system']) }} as code_system,
+        {{ json_text('resource', ['code', 'coding', 0, 'code']) }} as condition_code,
+        {{ json_text('resource', ['code', 'coding', 0, 'display']) }} as condition_display,
+
+        ---------- timestamps (raw text)
+        {{ json_text('resource', ['recordedDate']) }} as recorded_raw,
+        {{ json_text('resource', ['meta', 'lastUpdated']) }} as last_updated_raw,
+
+        ---------- lineage
+        ehr_system as source_system,
+        tenant,
+        environment,
+        batch_id,
+        source_file,
+        line_number,
+        ingested_at,
+        _dlt_load_id
+
+    from source
+
+),
+
+typed as (
+
+    select
+        renamed.*,
+
+        ---------- ids
+        case when {{ regex_full_match('raw_condition_id', fhir_id_pattern()) }} then raw_condition_id end as condition_id,
+        {{ fhir_reference_id('patient_reference', 'Patient') }} as patient_id,
+        {{ fhir_reference_id('encounter_reference', 'Encounter') }} as encounter_id,
+
+        ---------- timestamps: recordedDate is a FHIR dateTime (a bare date is allowed)
+        {{ safe_cast_timestamptz('recorded_raw') }} as recorded_at,
+        {{ safe_cast_date('substr(recorded_raw, 1, 10)') }} as recorded_date,
+        {{ safe_cast_timestamptz('last_updated_raw') }} as source_last_updated_at
+
+    from renamed
+
+),
+
+validated as (
+
+    select
+        typed.*,
+        {{ dq_flags(rules) }} as _dq_flags,
+        {{ quarantine_reason(rules) }} as quarantine_reason
+    from typed
+
+),
+
+final as (
+
+    select
+        ---------- ids
+        source_system,
+        condition_id,
+        patient_id,
+        encounter_id,
+
+        ---------- codes
+        code_system,
+        condition_code,
+        condition_display,
+
+        ---------- timestamps
+        recorded_at,
+        recorded_date,
+        source_last_updated_at,
+
+        ---------- data quality
+        _dq_flags,
+        quarantine_reason,
+        raw_condition_id,
+
+        ---------- lineage
+        tenant,
+        environment,
+        batch_id,
+        source_file,
+        line_number,
+        ingested_at,
+        _dlt_load_id
+
+    from validated
+
+)
+
+select * from final

@@ -1,0 +1,108 @@
+-- ============================================================================
+-- stg_ehr__locations
+-- One row per bronze Location line (athena + epic): id, name, managing
+-- organization, _dq_flags and quarantine_reason (null = usable). Never filters.
+-- ============================================================================
+
+{% set rules =
+    fhir_identity_rules('Location', 'raw_location_id')
+    + fhir_datetime_rules('last_updated', 'last_updated_raw', 'source_last_updated_at', quarantine=true)
+    + [
+        {'name': 'missing_name', 'quarantine': false,
+         'when': "location_name is null"},
+        {'name': 'missing_managing_organization', 'quarantine': false,
+         'when': "managing_organization_reference is null"},
+    ]
+    + fhir_reference_rules('managing_organization', 'managing_organization_reference', 'managing_organization_id')
+%}
+
+with
+
+source as (
+
+    select * from {{ source('ehr', 'ehr__location') }}
+
+),
+
+renamed as (
+
+    select
+        ---------- ids and references (raw text)
+        {{ json_text('resource', ['resourceType']) }} as resource_type,
+        {{ json_text('resource', ['id']) }} as raw_location_id,
+        {{ json_text('resource', ['managingOrganization', 'reference']) }} as managing_organization_reference,
+
+        ---------- attributes
+        {{ json_text('resource', ['name']) }} as location_name,
+
+        ---------- timestamps (raw text)
+        {{ json_text('resource', ['meta', 'lastUpdated']) }} as last_updated_raw,
+
+        ---------- lineage
+        ehr_system as source_system,
+        tenant,
+        environment,
+        batch_id,
+        source_file,
+        line_number,
+        ingested_at,
+        _dlt_load_id
+
+    from source
+
+),
+
+typed as (
+
+    select
+        renamed.*,
+        case when {{ regex_full_match('raw_location_id', fhir_id_pattern()) }} then raw_location_id end as location_id,
+        {{ fhir_reference_id('managing_organization_reference', 'Organization') }} as managing_organization_id,
+        {{ safe_cast_timestamptz('last_updated_raw') }} as source_last_updated_at
+    from renamed
+
+),
+
+validated as (
+
+    select
+        typed.*,
+        {{ dq_flags(rules) }} as _dq_flags,
+        {{ quarantine_reason(rules) }} as quarantine_reason
+    from typed
+
+),
+
+final as (
+
+    select
+        ---------- ids
+        source_system,
+        location_id,
+        managing_organization_id,
+
+        ---------- attributes
+        location_name,
+
+        ---------- timestamps
+        source_last_updated_at,
+
+        ---------- data quality
+        _dq_flags,
+        quarantine_reason,
+        raw_location_id,
+
+        ---------- lineage
+        tenant,
+        environment,
+        batch_id,
+        source_file,
+        line_number,
+        ingested_at,
+        _dlt_load_id
+
+    from validated
+
+)
+
+select * from final

@@ -1,0 +1,137 @@
+-- ============================================================================
+-- stg_ehr__patients
+-- One row per bronze Patient line (athena + epic): typed demographics (PHI:
+-- stays in silver), _dq_flags and quarantine_reason (null = usable).
+-- Never filters: count(stg) = count(bronze.ehr__patient).
+-- ============================================================================
+
+{% set rules =
+    fhir_identity_rules('Patient', 'raw_patient_id')
+    + fhir_datetime_rules('last_updated', 'last_updated_raw', 'source_last_updated_at', quarantine=true)
+    + [
+        {'name': 'missing_last_updated', 'quarantine': false,
+         'when': "last_updated_raw is null"},
+        {'name': 'missing_mrn', 'quarantine': false,
+         'when': "mrn is null"},
+        {'name': 'missing_name', 'quarantine': false,
+         'when': "family_name is null and given_name is null"},
+        {'name': 'invalid_gender', 'quarantine': false,
+         'when': "gender is not null and gender not in ('male', 'female', 'other', 'unknown')"},
+    ]
+    + fhir_datetime_rules('birth_date', 'birth_date_raw', 'birth_date')
+    + [
+        {'name': 'future_birth_date', 'quarantine': false,
+         'when': "birth_date > cast(" ~ dbt.current_timestamp() ~ " as date)"},
+    ]
+%}
+
+with
+
+source as (
+
+    select * from {{ source('ehr', 'ehr__patient') }}
+
+),
+
+renamed as (
+
+    select
+        ---------- ids (raw text)
+        {{ json_text('resource', ['resourceType']) }} as resource_type,
+        {{ json_text('resource', ['id']) }} as raw_patient_id,
+        {{ json_text('resource', ['identifier', 0, 'value']) }} as mrn,
+        {{ json_text('resource', ['identifier', 0, 'system']) }} as mrn_system,
+
+        ---------- demographics (PHI)
+        {{ json_text('resource', ['name', 0, 'family']) }} as family_name,
+        {{ json_text('resource', ['name', 0, 'given', 0]) }} as given_name,
+        {{ json_text('resource', ['gender']) }} as gender,
+        {{ json_text('resource', ['address', 0, 'line', 0]) }} as address_line,
+        {{ json_text('resource', ['address', 0, 'city']) }} as city,
+        {{ json_text('resource', ['address', 0, 'state']) }} as state,
+        {{ json_text('resource', ['address', 0, 'postalCode']) }} as postal_code,
+        {{ json_array_lookup_text('resource', ['telecom'], 'system', 'phone', 'value') }} as phone,
+        {{ json_array_lookup_text('resource', ['telecom'], 'system', 'email', 'value') }} as email,
+
+        ---------- dates (raw text)
+        {{ json_text('resource', ['birthDate']) }} as birth_date_raw,
+        {{ json_text('resource', ['meta', 'lastUpdated']) }} as last_updated_raw,
+
+        ---------- lineage
+        ehr_system as source_system,
+        tenant,
+        environment,
+        batch_id,
+        source_file,
+        line_number,
+        ingested_at,
+        _dlt_load_id
+
+    from source
+
+),
+
+typed as (
+
+    select
+        renamed.*,
+        case when {{ regex_full_match('raw_patient_id', fhir_id_pattern()) }} then raw_patient_id end as patient_id,
+        {{ safe_cast_date('birth_date_raw') }} as birth_date,
+        {{ safe_cast_timestamptz('last_updated_raw') }} as source_last_updated_at
+    from renamed
+
+),
+
+validated as (
+
+    select
+        typed.*,
+        {{ dq_flags(rules) }} as _dq_flags,
+        {{ quarantine_reason(rules) }} as quarantine_reason
+    from typed
+
+),
+
+final as (
+
+    select
+        ---------- ids
+        source_system,
+        patient_id,
+        mrn,
+        mrn_system,
+
+        ---------- demographics (PHI)
+        family_name,
+        given_name,
+        gender,
+        birth_date,
+        address_line,
+        city,
+        state,
+        postal_code,
+        phone,
+        email,
+
+        ---------- timestamps
+        source_last_updated_at,
+
+        ---------- data quality
+        _dq_flags,
+        quarantine_reason,
+        raw_patient_id,
+
+        ---------- lineage
+        tenant,
+        environment,
+        batch_id,
+        source_file,
+        line_number,
+        ingested_at,
+        _dlt_load_id
+
+    from validated
+
+)
+
+select * from final
