@@ -81,7 +81,9 @@ def run(
     if result.warned_checks:
         console.print(f"[yellow]Checks with warnings:[/] {', '.join(result.warned_checks)}")
     if not result.success:
-        console.print(f"[red]Run failed.[/] Failed steps: {', '.join(result.failed_steps) or '-'}")
+        console.print("[red]Run failed.[/] Failed steps:")
+        for failure in result.failed_steps:
+            console.print(f"  {failure}", markup=False, highlight=False)
         if result.failed_checks:
             console.print(f"Failed checks: {', '.join(result.failed_checks)}")
         raise typer.Exit(1)

@@ -49,7 +49,11 @@ def run_daily_pipeline(
         raise_on_error=False,
         tags={"carehouse/extract_date": str(extract_date)},
     )
-    failed_steps = [e.step_key or "?" for e in result.all_events if e.is_step_failure]
+    failed_steps = [
+        f"{e.step_key}: {e.step_failure_data.error.message.strip() if e.step_failure_data.error else ''}"
+        for e in result.all_events
+        if e.is_step_failure
+    ]
     failed_checks: list[str] = []
     warned_checks: list[str] = []
     for event in result.all_events:

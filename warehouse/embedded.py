@@ -14,8 +14,13 @@ import json
 import signal
 import socket
 import subprocess
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
+
+# pgserver asks platformdirs for a runtime dir; without XDG_RUNTIME_DIR (containers, CI) it warns
+# and falls back to /tmp, which is fine for a lock file.
+warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 
 DEFAULT_PORT = 55432
 HOST = "127.0.0.1"

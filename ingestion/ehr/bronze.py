@@ -125,10 +125,13 @@ def _constant_columns(lineage: FileLineage, ingested_at: datetime, rows: int) ->
     return columns
 
 
-def _resource_table(resources: list[str], lines: list[int], lineage: FileLineage, at: datetime) -> pa.Table:
+def _resource_table(resources: list[bytes], lines: list[int], lineage: FileLineage, at: datetime) -> pa.Table:
+    # orjson accepted every one of these lines, so each is valid UTF-8: view the bytes as
+    # strings instead of decoding them one by one in Python.
+    text = pa.array(resources, pa.binary()).view(pa.string())
     return pa.table(
         {
-            "resource": pa.array(resources, pa.string()),
+            "resource": text,
             **_constant_columns(lineage, at, len(resources)),
             "line_number": pa.array(lines, pa.int64()),
         }
@@ -148,26 +151,42 @@ def _rejected_table(rejected: list[tuple[int, str, str]], lineage: FileLineage, 
     )
 
 
+_READ_CHUNK_BYTES = 32 << 20  # read whole lines in ~32 MB chunks: bounded memory, few syscalls
+_NUL_ESCAPE = b"\\u0000"
+
+
 def read_landing_file(
     path: Path, landing_root: Path, ingested_at: datetime, batch_rows: int = ARROW_BATCH_ROWS
 ) -> Iterator[tuple[str, pa.Table]]:
-    """Yield ("resource" | "rejected", arrow table) batches for one NDJSON file."""
+    """Yield ("resource" | "rejected", arrow table) batches for one NDJSON file.
+
+    The hot loop is the one place carehouse touches every line in Python, so it inlines the
+    cheap checks of :func:`classify_line` and only calls it for lines that fail them.
+    """
     lineage = FileLineage.of(path, landing_root)
-    resources: list[str] = []
+    loads, decode_error = orjson.loads, orjson.JSONDecodeError
+    resources: list[bytes] = []
     lines: list[int] = []
     rejected: list[tuple[int, str, str]] = []
+    line_number = 0
     with path.open("rb") as handle:
-        for line_number, raw_line in enumerate(handle, start=1):
-            raw = raw_line.rstrip(b"\r\n")
-            resource, error = classify_line(raw)
-            if resource is not None:
-                resources.append(resource)
-                lines.append(line_number)
-                if len(resources) >= batch_rows:
-                    yield "resource", _resource_table(resources, lines, lineage, ingested_at)
-                    resources, lines = [], []
-            else:
-                rejected.append((line_number, error or "unknown", raw.decode("utf-8", errors="replace")))
+        while chunk := handle.readlines(_READ_CHUNK_BYTES):
+            for raw_line in chunk:
+                line_number += 1
+                raw = raw_line.rstrip(b"\r\n")
+                try:
+                    is_object = type(loads(raw)) is dict
+                except decode_error:
+                    is_object = False
+                if is_object and _NUL_ESCAPE not in raw:
+                    resources.append(raw)
+                    lines.append(line_number)
+                    if len(resources) >= batch_rows:
+                        yield "resource", _resource_table(resources, lines, lineage, ingested_at)
+                        resources, lines = [], []
+                else:
+                    _, reason = classify_line(raw)
+                    rejected.append((line_number, reason or "unknown", raw.decode("utf-8", errors="replace")))
     if resources:
         yield "resource", _resource_table(resources, lines, lineage, ingested_at)
     if rejected:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,8 +19,19 @@ PIPELINE_NAME = "carehouse_ehr"
 LOADER_FILE_FORMAT = "csv"
 
 
+class _ExpectedArrowHintNotice(logging.Filter):
+    """dlt warns that the Arrow string column ``resource`` differs from its ``json`` hint; that
+    difference is the point (Postgres parses the text into jsonb during COPY), so drop the notice."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "when merging arrow schema with dlt schema" not in record.getMessage()
+
+
 def configure_dlt() -> None:
     """Process-wide dlt settings carehouse relies on."""
+    dlt_logger = logging.getLogger("dlt")
+    if not any(isinstance(f, _ExpectedArrowHintNotice) for f in dlt_logger.filters):
+        dlt_logger.addFilter(_ExpectedArrowHintNotice())
     # Arrow tables skip dlt's row normaliser, which only stamps _dlt_load_id on JSON rows by
     # default; bronze lineage needs it on every row.
     dlt.config["normalize.parquet_normalizer.add_dlt_load_id"] = True

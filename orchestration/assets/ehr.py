@@ -4,7 +4,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey, AssetSpec, Config, MaterializeResult, asset
+from dagster import AssetExecutionContext, AssetKey, AssetSpec, Config, Failure, MaterializeResult, asset
 from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
 from pydantic import Field
@@ -33,14 +33,17 @@ class EhrExtractConfig(Config):
 def ehr_extract(context: AssetExecutionContext, config: EhrExtractConfig) -> MaterializeResult:
     """FHIR R4 NDJSON bulk files the two EHR systems drop in the landing zone (simulated)."""
     settings = get_settings()
-    result = simulate_ehr_extract(
-        settings.landing_dir,
-        extract_date=config.resolved_date(),
-        seed=config.seed,
-        patients=config.patients,
-        tenant=settings.tenant,
-        env=settings.environment,
-    )
+    try:
+        result = simulate_ehr_extract(
+            settings.landing_dir,
+            extract_date=config.resolved_date(),
+            seed=config.seed,
+            patients=config.patients,
+            tenant=settings.tenant,
+            env=settings.environment,
+        )
+    except ValueError as exc:  # e.g. a date before the last extract: retrying cannot help
+        raise Failure(description=str(exc), allow_retries=False) from exc
     context.log.info(
         f"EHR {result.kind} extract for {result.extract_date}: {len(result.files)} files, "
         f"{sum(result.lines_by_entity.values()):,} lines"

@@ -34,8 +34,10 @@ class TableSuite:
 def validate_table(suite_def: TableSuite) -> AssetCheckResult:
     """Run the suite with GX against the warehouse; PHI-free summary as check metadata."""
     import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)  # Dagster logs are the progress
     datasource = context.data_sources.add_postgres(
         name="carehouse", connection_string=get_settings().sqlalchemy_url()
     )
