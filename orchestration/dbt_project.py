@@ -33,5 +33,18 @@ def ensure_manifest() -> Path:
     """
     manifest = carehouse_dbt.manifest_path
     if not manifest.exists() or manifest.stat().st_mtime < _newest_input_mtime():
+        _export_known_connection()
         carehouse_dbt.preparer.prepare(carehouse_dbt)
     return manifest
+
+
+def _export_known_connection() -> None:
+    """Parse with the connection the runs will use when it is known without starting anything:
+    dbt's partial parsing starts over whenever the rendered profile differs."""
+    from warehouse.embedded import EmbeddedPostgres
+    from warehouse.settings import get_settings
+
+    settings = get_settings()
+    if settings.uses_embedded_server and not EmbeddedPostgres(settings.pgdata_dir).status().running:
+        return
+    settings.export_dbt_env()

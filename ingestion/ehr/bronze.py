@@ -25,6 +25,7 @@ import orjson
 import pyarrow as pa
 from dlt.sources import DltResource
 
+from ingestion.ehr.resources import ENTITIES
 from ingestion.landing import complete_batch_files
 from warehouse.connection import connect, table_exists
 from warehouse.settings import Settings, get_settings
@@ -34,7 +35,6 @@ log = logging.getLogger(__name__)
 SOURCE_NAME = "ehr"
 BRONZE_SCHEMA = "bronze"
 REJECTED_TABLE = "ehr__rejected_line"
-ENTITIES = ("organization", "location", "practitioner", "patient", "encounter", "condition", "procedure")
 ARROW_BATCH_ROWS = 50_000
 
 _LINEAGE_HINTS: dict[str, dict[str, object]] = {
