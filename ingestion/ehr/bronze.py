@@ -25,6 +25,7 @@ import orjson
 import pyarrow as pa
 from dlt.sources import DltResource
 
+from ingestion.bronze_pipeline import BRONZE_SCHEMA
 from ingestion.ehr.resources import ENTITIES
 from ingestion.landing import complete_batch_files
 from warehouse.connection import connect, table_exists
@@ -33,7 +34,7 @@ from warehouse.settings import Settings, get_settings
 log = logging.getLogger(__name__)
 
 SOURCE_NAME = "ehr"
-BRONZE_SCHEMA = "bronze"
+
 REJECTED_TABLE = "ehr__rejected_line"
 ARROW_BATCH_ROWS = 50_000
 

@@ -4,14 +4,14 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey, AssetSpec, Config, Failure, MaterializeResult, asset
-from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
-from dagster_dlt.translator import DltResourceTranslatorData
+from dagster import AssetExecutionContext, AssetKey, Config, Failure, MaterializeResult, asset
+from dagster_dlt import DagsterDltResource, dlt_assets
 from pydantic import Field
 
-from ingestion.ehr.bronze import BRONZE_SCHEMA, ehr_bronze_source
+from ingestion.ehr.bronze import ehr_bronze_source
 from ingestion.ehr.pipeline import LOADER_FILE_FORMAT, ehr_pipeline
 from ingestion.ehr.simulator import simulate_ehr_extract
+from orchestration.assets.dlt_translator import BronzeDltTranslator
 from warehouse.schemas import ensure_schemas_and_roles
 from warehouse.settings import get_settings
 
@@ -60,23 +60,11 @@ def ehr_extract(context: AssetExecutionContext, config: EhrExtractConfig) -> Mat
     )
 
 
-class CarehouseDltTranslator(DagsterDltTranslator):
-    """``bronze/<table>`` keys, the same keys the dbt sources get (see assets/dbt.py)."""
-
-    def get_asset_spec(self, data: DltResourceTranslatorData) -> AssetSpec:
-        spec = super().get_asset_spec(data)
-        return spec.replace_attributes(
-            key=AssetKey([BRONZE_SCHEMA, data.resource.table_name]),
-            deps=[EHR_EXTRACT_KEY],
-            group_name="bronze",
-        )
-
-
 @dlt_assets(
     dlt_source=ehr_bronze_source(),
     dlt_pipeline=ehr_pipeline(with_credentials=False),
     name="ehr_bronze",
-    dagster_dlt_translator=CarehouseDltTranslator(),
+    dagster_dlt_translator=BronzeDltTranslator(upstream=[EHR_EXTRACT_KEY]),
 )
 def ehr_bronze_assets(context: AssetExecutionContext, dlt: DagsterDltResource) -> Iterator[Any]:
     """New landing files, raw, into bronze (Arrow batches, COPY); rejected lines kept aside."""
