@@ -61,3 +61,19 @@ def test_dagster_definitions_validate_is_clean() -> None:
         timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_gold_table_traces_back_to_a_dlt_asset() -> None:
+    graph = _asset_graph()
+    dlt_keys = {key for key in graph.get_all_asset_keys() if key.path[0] == "bronze"}
+    assert AssetKey(["bronze", "reference__icd10_cm"]) in dlt_keys
+    for key in graph.get_all_asset_keys():
+        if key.path[0] not in {"gold", "review"}:
+            continue
+        ancestors, frontier = set(), [key]
+        while frontier:
+            for parent in graph.get(frontier.pop()).parent_keys:
+                if parent not in ancestors:
+                    ancestors.add(parent)
+                    frontier.append(parent)
+        assert ancestors & dlt_keys, f"{key.to_user_string()} has no bronze (dlt) ancestor"
