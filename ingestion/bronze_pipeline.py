@@ -35,6 +35,8 @@ def configure_dlt() -> None:
     # Several files per table let dlt's load workers COPY in parallel.
     dlt.config["data_writer.file_max_items"] = 100_000
     dlt.config["runtime.log_level"] = "WARNING"
+    # No anonymous usage telemetry: hospital networks (and these machines) allow no such calls.
+    dlt.config["runtime.dlthub_telemetry"] = False
 
 
 def dlt_credentials(settings: Settings) -> PostgresCredentials:

@@ -147,21 +147,64 @@ def simulate_ehr(
     )
 
 
+@simulate_app.command("ehr-api")
+def simulate_ehr_api(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8090,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    token_ttl: Annotated[float, typer.Option(help="Seconds an access token lives.")] = 3600.0,
+    rate_limit: Annotated[
+        float | None, typer.Option(help="Requests per second per token before 429 (default: none).")
+    ] = None,
+) -> None:
+    """Serve the landing zone's EHR data as a FHIR API with OAuth2 client credentials (Ctrl-C stops).
+
+    Client id and secret come from CAREHOUSE_EHR_API_CLIENT_ID / CAREHOUSE_EHR_API_CLIENT_SECRET
+    or .dlt/secrets.toml (sources.ehr_api.client_id / client_secret); never from the command line.
+    """
+    from ingestion.ehr.api.server import run_server
+
+    settings = get_settings()
+    run_server(
+        settings.landing_dir,
+        settings.tenant,
+        settings.environment,
+        host,
+        port,
+        token_ttl_s=token_ttl,
+        rate_limit_per_s=rate_limit,
+        on_ready=lambda url: console.print(f"EHR FHIR API on {url} (Ctrl-C stops)"),
+    )
+
+
 @app.command("load")
 def load(
-    source: Annotated[str, typer.Argument(help="Source system to load (ehr).")] = "ehr",
+    source: Annotated[
+        str, typer.Argument(help="ehr (landing files), ehr-api (the FHIR API) or reference (ICD-10-CM).")
+    ] = "ehr",
+    base_url: Annotated[str, typer.Option(help="FHIR API root for ehr-api.")] = "http://127.0.0.1:8090",
 ) -> None:
-    """Land new files of a source in bronze with dlt (without the rest of the pipeline)."""
-    from ingestion.ehr.pipeline import load_ehr_to_bronze
+    """Land new data of one source in bronze with dlt (without the rest of the pipeline)."""
     from warehouse.schemas import ensure_schemas_and_roles
 
-    if source != "ehr":
-        raise typer.BadParameter("only 'ehr' exists so far", param_hint="SOURCE")
     settings = get_settings()
     ensure_schemas_and_roles(settings)
-    with console.status("loading new EHR landing files into bronze…"):
-        result = load_ehr_to_bronze(settings)
-    console.print(f"{result.files} new file(s), {result.rows:,} rows into bronze")
+    with console.status(f"loading {source} into bronze…"):
+        if source == "ehr":
+            from ingestion.ehr.pipeline import load_ehr_to_bronze
+
+            result = load_ehr_to_bronze(settings)
+            console.print(f"{result.files} new file(s), {result.rows:,} rows into bronze")
+        elif source == "ehr-api":
+            from ingestion.ehr.api.pipeline import load_ehr_api_to_bronze
+
+            result = load_ehr_api_to_bronze(settings, base_url)
+            console.print(f"{result.files} page(s), {result.rows:,} rows into bronze")
+        elif source == "reference":
+            from ingestion.reference.icd10_cm import load_reference_to_bronze
+
+            console.print(f"{load_reference_to_bronze(settings):,} ICD-10-CM rows into bronze")
+        else:
+            raise typer.BadParameter("choose ehr, ehr-api or reference", param_hint="SOURCE")
 
 
 # -- database -------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ COMMANDS = [
     ["ui"],
     ["simulate"],
     ["simulate", "ehr"],
+    ["simulate", "ehr-api"],
     ["db"],
     ["db", "start"],
     ["db", "stop"],

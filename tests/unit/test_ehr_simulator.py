@@ -9,17 +9,22 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import simple_icd_10_cm as cm
 from fhir.resources.R4B.condition import Condition
+from fhir.resources.R4B.coverage import Coverage
+from fhir.resources.R4B.diagnosticreport import DiagnosticReport
 from fhir.resources.R4B.encounter import Encounter
 from fhir.resources.R4B.location import Location
 from fhir.resources.R4B.organization import Organization
 from fhir.resources.R4B.patient import Patient
 from fhir.resources.R4B.practitioner import Practitioner
+from fhir.resources.R4B.practitionerrole import PractitionerRole
 from fhir.resources.R4B.procedure import Procedure
 
+from ingestion.ehr import resources
 from ingestion.ehr.simulator import EHR_SYSTEMS, ENTITIES, SimulationResult, simulate_ehr_extract
 from ingestion.ehr.simulator import extract as extract_module
 from ingestion.ehr.simulator.identifiers import NPI_SYSTEM, is_valid_npi, make_npi
@@ -37,15 +42,23 @@ MODELS = {
     "Organization": Organization,
     "Location": Location,
     "Practitioner": Practitioner,
+    "PractitionerRole": PractitionerRole,
     "Patient": Patient,
+    "Coverage": Coverage,
     "Encounter": Encounter,
     "Condition": Condition,
     "Procedure": Procedure,
+    "DiagnosticReport": DiagnosticReport,
 }
 ENCOUNTER_STATUSES = {"planned", "in-progress", "finished", "cancelled", "entered-in-error"}
 DAY_ONE = date(2025, 3, 2)
 DAY_TWO = date(2025, 3, 10)  # a Monday, a week on: enough booked visits come due
+LATER_DAYS = (DAY_TWO, DAY_TWO + timedelta(days=1), DAY_TWO + timedelta(days=2))
 PATIENTS = 1000
+HOSPITAL_TZ = ZoneInfo("America/New_York")
+NUCC_SYSTEM = "http://nucc.org/provider-taxonomy"
+PRIMARY_CARE = {"207Q00000X", "207R00000X", "208000000X"}
+XHTML_DIV = '<div xmlns="http://www.w3.org/1999/xhtml">'
 
 
 @dataclass(frozen=True)
@@ -92,10 +105,11 @@ def latest_versions(lines: list[Line], entity: str) -> dict[tuple[str, str], dic
 
 @pytest.fixture(scope="module")
 def landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An initial extract on day one and an incremental one on day two."""
+    """An initial extract on day one and incremental ones on day two and the two days after."""
     root = tmp_path_factory.mktemp("landing")
     simulate_ehr_extract(root, extract_date=DAY_ONE, patients=PATIENTS)
-    simulate_ehr_extract(root, extract_date=DAY_TWO, patients=PATIENTS)
+    for day in LATER_DAYS:
+        simulate_ehr_extract(root, extract_date=day, patients=PATIENTS)
     return root
 
 
@@ -105,8 +119,13 @@ def initial_lines(landing: Path) -> list[Line]:
 
 
 @pytest.fixture(scope="module")
-def incremental_lines(landing: Path) -> list[Line]:
-    return list(read_lines(landing, batch_id_for(DAY_TWO)))
+def later_lines(landing: Path) -> dict[date, list[Line]]:
+    return {day: list(read_lines(landing, batch_id_for(day))) for day in LATER_DAYS}
+
+
+@pytest.fixture(scope="module")
+def incremental_lines(later_lines: dict[date, list[Line]]) -> list[Line]:
+    return later_lines[DAY_TWO]
 
 
 def snapshot(root: Path) -> dict[str, bytes]:
@@ -147,6 +166,7 @@ def test_manifests_list_every_file_with_its_line_count(landing: Path) -> None:
                 assert manifest["files"] == on_disk
                 assert manifest["lines"] == sum(on_disk.values())
                 assert (manifest["system"], manifest["entity"], manifest["seed"]) == (system, entity, 42)
+                assert manifest["resource_type"] == resources.RESOURCE_TYPES[entity]
                 assert manifest["kind"] == ("initial" if day == DAY_ONE else "incremental")
                 assert not list(folder.glob(".*")), "temp files left behind"
 
@@ -167,15 +187,23 @@ def test_writer_rolls_parts_and_publishes_only_finished_ones(tmp_path: Path) -> 
 # ---------------------------------------------------------------- FHIR validity and content
 
 
+def test_the_entity_list_is_the_shared_one() -> None:
+    assert ENTITIES is resources.ENTITIES and EHR_SYSTEMS is resources.EHR_SYSTEMS
+    assert {"coverage", "practitionerrole", "diagnosticreport"} <= set(ENTITIES)
+
+
 def test_every_well_formed_line_is_a_valid_r4_resource(
-    initial_lines: list[Line], incremental_lines: list[Line]
+    initial_lines: list[Line], later_lines: dict[date, list[Line]]
 ) -> None:
-    for line in initial_lines + incremental_lines:
+    lines = initial_lines + [line for day in LATER_DAYS for line in later_lines[day]]
+    seen = Counter(line.entity for line in lines if line.resource is not None)
+    assert all(seen[entity] > 0 for entity in ENTITIES), seen
+    for line in lines:
         assert "\n" not in line.raw and line.raw
         if line.resource is None:
             continue
         resource = line.resource
-        assert resource["resourceType"] == line.entity.capitalize()
+        assert resource["resourceType"] == resources.RESOURCE_TYPES[line.entity]
         MODELS[resource["resourceType"]].model_validate(resource)
         if line.entity == "encounter":
             assert resource["status"] in ENCOUNTER_STATUSES
@@ -291,8 +319,9 @@ def test_same_seed_and_date_give_identical_bytes(tmp_path: Path) -> None:
     assert snapshot(first) == snapshot(second)
     assert snapshot(first).keys() == snapshot(other).keys()
     assert snapshot(first) != snapshot(other)
-    simulate_ehr_extract(first, extract_date=DAY_TWO, patients=60)
-    simulate_ehr_extract(second, extract_date=DAY_TWO, patients=60)
+    for day in LATER_DAYS:
+        simulate_ehr_extract(first, extract_date=day, patients=60)
+        simulate_ehr_extract(second, extract_date=day, patients=60)
     assert snapshot(first) == snapshot(second)
 
 
@@ -348,7 +377,7 @@ def test_second_day_is_an_incremental_with_new_ids_and_updates(
             batch_dir(landing, "carehouse", "dev", system, "patient", batch_id_for(DAY_ONE))
         )
         next_ids = day_one["simulator_state"]["next_ids"]
-        for entity in ("patient", "encounter", "condition", "procedure"):
+        for entity in ("patient", "coverage", "encounter", "condition", "procedure", "diagnosticreport"):
             before = {i: r for (s, i), r in latest_versions(initial_lines, entity).items() if s == system}
             updated = new = 0
             for line in incremental_lines:
@@ -363,7 +392,7 @@ def test_second_day_is_an_incremental_with_new_ids_and_updates(
                     previous = before[res["id"]]["meta"]["lastUpdated"]
                     assert instant(res["meta"]["lastUpdated"]) > instant(previous)
             assert new > 0, (system, entity)
-            if entity in ("patient", "encounter"):
+            if entity in ("patient", "coverage", "encounter"):
                 assert updated > 0, (system, entity)
             else:
                 assert updated == 0, (system, entity)
@@ -380,6 +409,7 @@ def test_incremental_closes_open_encounters_and_dates_new_ones_today(incremental
 
 
 def test_default_scale_initial_extract(tmp_path: Path) -> None:
+    """A mid-size clinic network: at least 25k encounters, 30k conditions and 45k procedures."""
     result = simulate_ehr_extract(tmp_path, extract_date=DAY_ONE)
     assert result.kind == "initial" and result.batch_id == "20250302T060000Z"
     assert result.patients == 5000
@@ -387,3 +417,197 @@ def test_default_scale_initial_extract(tmp_path: Path) -> None:
     assert len(result.files) == len(EHR_SYSTEMS) * len(ENTITIES)
     practitioners = result.lines_by_entity["practitioner"]
     assert 180 <= practitioners <= 220
+
+    def resources_of(entity: str) -> int:
+        return sum(
+            read_manifest(batch_dir(tmp_path, "carehouse", "dev", system, entity, result.batch_id))[
+                "resources"
+            ]
+            for system in EHR_SYSTEMS
+        )
+
+    assert resources_of("condition") >= 30_000
+    assert resources_of("procedure") >= 45_000
+    assert resources_of("practitionerrole") == practitioners
+    assert 5000 <= resources_of("coverage") <= 5000 * 1.2
+
+
+# ---------------------------------------------------------------- coverage, roles, reports
+
+
+def local_day(stamp: str) -> date:
+    return instant(stamp).astimezone(HOSPITAL_TZ).date()
+
+
+def malformed(lines: list[Line], entity: str) -> int:
+    return sum(
+        1 for line in lines if line.entity == entity and (line.resource is None or "id" not in line.resource)
+    )
+
+
+def test_clinical_volumes_per_patient_scale_to_a_mid_size_network(initial_lines: list[Line]) -> None:
+    """Per patient, what 5,000 patients need: 25k encounters, 30k conditions, 45k procedures."""
+    counts = {
+        entity: len(latest_versions(initial_lines, entity))
+        for entity in ("encounter", "condition", "procedure")
+    }
+    assert counts["encounter"] >= 5.0 * PATIENTS
+    assert counts["condition"] >= 6.0 * PATIENTS
+    assert counts["procedure"] >= 9.0 * PATIENTS
+
+
+def test_diagnostic_reports_follow_a_third_of_finished_encounters(initial_lines: list[Line]) -> None:
+    encounters = latest_versions(initial_lines, "encounter")
+    finished = {key for key, res in encounters.items() if res["status"] == "finished"}
+    reports = latest_versions(initial_lines, "diagnosticreport")
+    reported = {
+        (system, r["encounter"]["reference"].removeprefix("Encounter/")) for (system, _), r in reports.items()
+    }
+    assert len(reported) == len(reports), "one report per encounter at most"
+    assert len(reported - finished) <= malformed(initial_lines, "encounter")
+    assert 0.28 <= len(reported & finished) / len(finished) <= 0.42
+    categories = Counter()
+    for res in reports.values():
+        assert res["status"] == "final"
+        coding = res["code"]["coding"][0]
+        assert coding["system"] == "http://loinc.org" and coding["display"]
+        category = res["category"][0]["coding"][0]
+        assert category["system"] == "http://terminology.hl7.org/CodeSystem/v2-0074"
+        categories[category["code"]] += 1
+        conclusion = res["conclusion"]
+        assert conclusion and conclusion.endswith(".") and len(conclusion) < 120
+        assert res["text"] == {"status": "generated", "div": f"{XHTML_DIV}{conclusion}</div>"}
+        assert instant(res["issued"]) >= instant(res["effectiveDateTime"])
+        assert res["meta"]["lastUpdated"] and res["subject"]["reference"].startswith("Patient/")
+    assert {"LAB", "RAD", "EC"} <= set(categories)
+    preliminary = [
+        line
+        for line in initial_lines
+        if line.entity == "diagnosticreport"
+        and line.resource
+        and line.resource.get("status") == "preliminary"
+    ]
+    assert preliminary, "some reports are sent preliminary first"
+
+
+def test_every_practitioner_has_one_role_at_a_facility_of_its_organization(initial_lines: list[Line]) -> None:
+    practitioners = latest_versions(initial_lines, "practitioner")
+    roles = latest_versions(initial_lines, "practitionerrole")
+    locations = latest_versions(initial_lines, "location")
+    assert len(roles.keys() - practitioners.keys()) == 0
+    assert len(practitioners.keys() - roles.keys()) <= malformed(initial_lines, "practitionerrole")
+    for (system, role_id), role in roles.items():
+        assert role["active"] is True and role["practitioner"]["reference"] == f"Practitioner/{role_id}"
+        assert role["specialty"][0]["coding"][0]["system"] == NUCC_SYSTEM
+        location_id = role["location"][0]["reference"].removeprefix("Location/")
+        managing = locations[(system, location_id)]["managingOrganization"]["reference"]
+        assert managing == role["organization"]["reference"]
+    assert len({role["specialty"][0]["coding"][0]["code"] for role in roles.values()}) >= 8
+
+
+def test_patients_have_a_primary_care_provider_and_age_fitting_insurance(initial_lines: list[Line]) -> None:
+    patients = latest_versions(initial_lines, "patient")
+    roles = latest_versions(initial_lines, "practitionerrole")
+    with_gp = [(system, res) for (system, _), res in patients.items() if "generalPractitioner" in res]
+    assert len(with_gp) / len(patients) >= 0.9
+    specialties = [
+        roles[(system, res["generalPractitioner"][0]["reference"].removeprefix("Practitioner/"))]
+        for system, res in with_gp
+        if (system, res["generalPractitioner"][0]["reference"].removeprefix("Practitioner/")) in roles
+    ]
+    primary = sum(1 for role in specialties if role["specialty"][0]["coding"][0]["code"] in PRIMARY_CARE)
+    assert primary / len(specialties) >= 0.85
+
+    by_age: dict[bool, Counter[str]] = {True: Counter(), False: Counter()}
+    for (system, _), coverage in latest_versions(initial_lines, "coverage").items():
+        coding = coverage["type"]["coding"][0]
+        assert coding["system"] == "urn:carehouse:insurance-type"
+        assert coverage["payor"][0]["display"]
+        if coverage["status"] != "active":
+            assert coverage["status"] == "cancelled" and "end" in coverage["period"]
+            continue
+        key = (system, coverage["beneficiary"]["reference"].removeprefix("Patient/"))
+        if key in patients:
+            born = date.fromisoformat(patients[key]["birthDate"])
+            by_age[(DAY_ONE - born).days >= 65 * 365.25][coding["code"]] += 1
+    seniors, others = by_age[True], by_age[False]
+    assert seniors["medicare"] / sum(seniors.values()) > 0.7
+    assert others["commercial"] / sum(others.values()) > 0.5
+    assert {"commercial", "medicare", "medicaid", "self-pay"} <= set(seniors + others)
+
+
+def test_patients_move_and_change_pcp_and_insurance_day_by_day(
+    initial_lines: list[Line], later_lines: dict[date, list[Line]]
+) -> None:
+    patients = latest_versions(initial_lines, "patient")
+    coverages = latest_versions(initial_lines, "coverage")
+    for day, lines in later_lines.items():
+        moved = new_pcp = 0
+        day_patients = latest_versions(lines, "patient")
+        for key, res in day_patients.items():
+            before = patients.get(key)
+            if before is None:  # registered today (or its earlier line was garbled)
+                continue
+            assert instant(res["meta"]["lastUpdated"]) > instant(before["meta"]["lastUpdated"])
+            assert local_day(res["meta"]["lastUpdated"]) == day
+            assert (res["name"], res["birthDate"]) == (before["name"], before["birthDate"])
+            moved += res["address"] != before["address"]
+            new_pcp += res.get("generalPractitioner") != before.get("generalPractitioner")
+        assert moved > 0 and new_pcp > 0, day
+        patients.update(day_patients)
+
+        day_coverages = latest_versions(lines, "coverage")
+        cancelled = {
+            key: res
+            for key, res in day_coverages.items()
+            if key in coverages and res["status"] == "cancelled"
+        }
+        assert cancelled, day
+        started = {
+            (system, res["beneficiary"]["reference"])
+            for (system, _), res in day_coverages.items()
+            if res["status"] == "active" and res["period"]["start"] == day.isoformat()
+        }
+        for key, res in cancelled.items():
+            before = coverages[key]
+            assert res["period"]["end"] == day.isoformat()
+            assert (res["payor"], res["period"]["start"]) == (before["payor"], before["period"]["start"])
+        replaced = {
+            (system, res["beneficiary"]["reference"])
+            for (system, _), res in day_coverages.items()
+            if res["status"] == "cancelled"
+        }
+        assert len(replaced - started) <= malformed(lines, "coverage")
+        coverages.update(day_coverages)
+
+
+def test_coverage_changes_keep_exactly_one_active_coverage_per_patient(
+    initial_lines: list[Line], later_lines: dict[date, list[Line]]
+) -> None:
+    lines = initial_lines + [line for day in LATER_DAYS for line in later_lines[day]]
+    latest = latest_versions(lines, "coverage")
+    active = Counter(
+        (system, res["beneficiary"]["reference"])
+        for (system, _), res in latest.items()
+        if res["status"] == "active"
+    )
+    covered = {(system, res["beneficiary"]["reference"]) for (system, _), res in latest.items()}
+    wrong = [patient for patient in covered if active[patient] != 1]
+    # only a garbled (truncated or id-less) coverage line can leave a patient with 0 or 2
+    assert len(wrong) <= malformed(lines, "coverage")
+    assert len(covered) >= 0.99 * len(latest_versions(lines, "patient"))
+
+
+def test_practitioners_change_department_or_facility(
+    initial_lines: list[Line], later_lines: dict[date, list[Line]]
+) -> None:
+    roles = latest_versions(initial_lines, "practitionerrole")
+    for day, lines in later_lines.items():
+        changed = latest_versions(lines, "practitionerrole")
+        assert changed, day
+        for key, res in changed.items():
+            before = roles[key]
+            assert instant(res["meta"]["lastUpdated"]) > instant(before["meta"]["lastUpdated"])
+            assert local_day(res["meta"]["lastUpdated"]) == day
+            assert (res["specialty"], res["location"]) != (before["specialty"], before["location"])
+        roles.update(changed)

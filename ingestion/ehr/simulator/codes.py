@@ -161,6 +161,7 @@ SERVICE_CPT: tuple[Cpt, ...] = (
     Cpt("73562", "X-ray of knee, 3 views", 1.5, "AMB EMER"),
     Cpt("72100", "X-ray of lumbosacral spine, 2 or 3 views", 1.5, "AMB EMER"),
     Cpt("70450", "CT head or brain without contrast", 1.5, "EMER IMP"),
+    Cpt("71250", "CT thorax without contrast", 1, "EMER IMP"),
     Cpt("74177", "CT abdomen and pelvis with contrast", 1.5, "EMER IMP"),
     Cpt("76700", "Ultrasound, abdomen, complete", 1, "AMB EMER IMP"),
     Cpt("90471", "Immunization administration, first vaccine", 5, "AMB"),
@@ -212,7 +213,7 @@ def billable_tail() -> tuple[str, ...]:
 
 @functools.cache
 def icd10_display(code: str) -> str:
-    return cm.get_description(code)
+    return str(cm.get_description(code))
 
 
 def check_codes() -> None:

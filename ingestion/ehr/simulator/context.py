@@ -2,6 +2,8 @@
 
 Practitioners are assigned to hospitals round-robin by id, so "a practitioner of hospital h"
 is an arithmetic draw, not a lookup table: the roster scales to any size in constant memory.
+``seed`` is the roster seed (the initial extract's): what derives from the roster, such as
+practitioner roles, must not change when a later extract runs with another seed.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ def practitioners_for(patients: int, hospitals: int) -> int:
 class SystemContext:
     system: str
     practitioners: int
+    seed: int
     hospitals: tuple[Hospital, ...] = field(init=False)
     hospital_numbers: tuple[int, ...] = field(init=False)
     facilities: dict[int, tuple[Facility, ...]] = field(init=False)

@@ -1,4 +1,4 @@
-"""Turns patients and visits into lines, handing out ids for the resources a visit charts.
+"""Turns patients, coverages, roles and visits into lines, handing out ids for charted resources.
 
 Re-sends happen here too: an earlier version of a resource is written just before its final
 version, with an older ``meta.lastUpdated``, as a feed that replays its change log would.
@@ -6,15 +6,21 @@ version, with an older ``meta.lastUpdated``, as a feed that replays its change l
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from random import Random
 
-from ingestion.ehr.simulator import fhir
+from ingestion.ehr.simulator import fhir, fhir_extended
+from ingestion.ehr.simulator.clock import clamp_before, extract_cutoff
+from ingestion.ehr.simulator.coverage import CoverageTerms
 from ingestion.ehr.simulator.fhir import Visit
 from ingestion.ehr.simulator.patients import Contact, PatientProfile
+from ingestion.ehr.simulator.reports import PRELIMINARY_RESEND, Report
+from ingestion.ehr.simulator.roles import RoleTerms
 from ingestion.ehr.simulator.state import SystemState
-from ingestion.ehr.simulator.visits import chart, earlier_version
+from ingestion.ehr.simulator.visits import chart, earlier_version, minutes
 from ingestion.ehr.simulator.writer import EntityBatchWriter
+
+EarlierPatient = tuple[PatientProfile, Contact, datetime]
 
 
 class Emitter:
@@ -22,19 +28,32 @@ class Emitter:
         self.system = system
         self.state = state
         self.writers = writers
+        self.cutoff = extract_cutoff(state.extract_date)
 
     def patient(
         self,
         profile: PatientProfile,
         contact: Contact,
         last_updated: datetime,
-        earlier: tuple[Contact, datetime] | None = None,
+        earlier: EarlierPatient | None = None,
     ) -> None:
-        """Write a patient; ``earlier`` is a previous (contact, lastUpdated) re-sent first."""
+        """Write a patient; ``earlier`` is a previous (profile, contact, lastUpdated) re-sent first.
+
+        ``profile.general_practitioner`` is the PCP this version names.
+        """
         writer = self.writers["patient"]
         if earlier is not None:
-            writer.write(fhir.patient(self.system, profile, earlier[0], earlier[1]), resend=True)
+            writer.write(fhir.patient(self.system, *earlier), resend=True)
         writer.write(fhir.patient(self.system, profile, contact, last_updated))
+
+    def coverage(self, terms: CoverageTerms, last_updated: datetime, *, resend: bool = False) -> None:
+        """``resend``: a version of a coverage the feed sent (or sends) again with other content."""
+        self.writers["coverage"].write(fhir_extended.coverage_resource(terms, last_updated), resend=resend)
+
+    def role(self, terms: RoleTerms, last_updated: datetime, *, resend: bool = False) -> None:
+        self.writers["practitionerrole"].write(
+            fhir_extended.practitioner_role(terms, last_updated), resend=resend
+        )
 
     def encounter(
         self,
@@ -44,7 +63,8 @@ class Emitter:
         *,
         resend_earlier: bool = False,
     ) -> None:
-        """Write an encounter version; a finished one also gets its conditions and procedures.
+        """Write an encounter version; a finished one also gets its chart (conditions,
+        procedures and sometimes a diagnostic report).
 
         ``rng`` draws the re-sent earlier version and the chart; open encounters need neither.
         """
@@ -66,3 +86,19 @@ class Emitter:
         procedures = self.state.take_ids("procedure", len(record.services))
         for procedure_id, (code, performed) in zip(procedures, record.services, strict=True):
             self.writers["procedure"].write(fhir.procedure(self.system, procedure_id, visit, code, performed))
+        if record.report is not None:
+            self._report(visit, record.report, rng)
+
+    def _report(self, visit: Visit, report: Report, rng: Random) -> None:
+        """A final report issued after the study; sometimes its preliminary version is sent too."""
+        (report_id,) = self.state.take_ids("diagnosticreport", 1)
+        issued = clamp_before(report.effective + minutes(rng.randint(*report.kind.turnaround)), self.cutoff)
+        writer = self.writers["diagnosticreport"]
+        if rng.random() < PRELIMINARY_RESEND:
+            half = minutes(int((issued - report.effective) / timedelta(minutes=2)))
+            if half:
+                preliminary = fhir_extended.diagnostic_report(
+                    self.system, report_id, visit, report, report.effective + half, "preliminary"
+                )
+                writer.write(preliminary, resend=True)
+        writer.write(fhir_extended.diagnostic_report(self.system, report_id, visit, report, issued))

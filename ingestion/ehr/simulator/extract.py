@@ -16,14 +16,13 @@ from pathlib import Path
 from random import Random
 from typing import Any
 
-from ingestion.ehr.simulator.facilities import EHR_SYSTEMS
+from ingestion.ehr.resources import EHR_SYSTEMS, ENTITIES, RESOURCE_TYPES
 from ingestion.ehr.simulator.incremental import write_incremental
 from ingestion.ehr.simulator.initial import write_initial
 from ingestion.ehr.simulator.state import STATE_ENTITY, STATE_KEY, prior_state
 from ingestion.ehr.simulator.writer import EntityBatchWriter
 from ingestion.landing import batch_dir, batch_id_for, is_complete, read_manifest, write_manifest
 
-ENTITIES = ("organization", "location", "practitioner", "patient", "encounter", "condition", "procedure")
 # Reference data arrives clean; clinical feeds carry the defects.
 CLEAN_ENTITIES = frozenset({"organization", "location"})
 # Share of all patients that each system holds.
@@ -132,7 +131,7 @@ def extract_system(
             "env": env,
             "system": system,
             "entity": entity,
-            "resource_type": entity.capitalize(),
+            "resource_type": RESOURCE_TYPES[entity],
             "batch_id": batch_id,
             "extract_date": extract_date.isoformat(),
             "kind": kind,

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-EHR_SYSTEMS = ("athena", "epic")
-
 
 @dataclass(frozen=True)
 class Hospital:

@@ -1,7 +1,8 @@
-"""FHIR R4 JSON shapes of every resource the simulated EHRs send.
+"""FHIR R4 JSON shapes of the resources the simulated EHRs send.
 
 Only dicts with a fixed key order are built here (no model objects: they are far too slow for
 millions of lines). The shapes are checked against ``fhir.resources`` R4B models in the tests.
+Coverage, PractitionerRole and DiagnosticReport are in ``fhir_extended``.
 """
 
 from __future__ import annotations
@@ -50,11 +51,11 @@ VERIFICATION_DISPLAY = {
 }
 
 
-def _meta(last_updated: datetime) -> dict[str, str]:
+def meta_of(last_updated: datetime) -> dict[str, str]:
     return {"lastUpdated": server_stamp(last_updated)}
 
 
-def _ref(resource_type: str, resource_id: int) -> dict[str, str]:
+def reference(resource_type: str, resource_id: int) -> dict[str, str]:
     return {"reference": f"{resource_type}/{resource_id}"}
 
 
@@ -74,7 +75,7 @@ def organization(hospital: Hospital, last_updated: datetime) -> Resource:
     return {
         "resourceType": "Organization",
         "id": str(hospital.number),
-        "meta": _meta(last_updated),
+        "meta": meta_of(last_updated),
         "identifier": [
             npi_identifier(organization_npi(hospital.number)),
             {"use": "secondary", "system": HOSPITAL_SYSTEM, "value": str(hospital.number)},
@@ -91,7 +92,7 @@ def location(facility: Facility, last_updated: datetime) -> Resource:
     return {
         "resourceType": "Location",
         "id": str(facility.number),
-        "meta": _meta(last_updated),
+        "meta": meta_of(last_updated),
         "identifier": [{"use": "secondary", "system": FACILITY_SYSTEM, "value": str(facility.number)}],
         "status": "active",
         "name": facility.name,
@@ -108,7 +109,7 @@ def location(facility: Facility, last_updated: datetime) -> Resource:
             }
         ],
         "address": _work_address(facility.street, facility.city, facility.state, facility.postal_code),
-        "managingOrganization": _ref("Organization", facility.hospital),
+        "managingOrganization": reference("Organization", facility.hospital),
     }
 
 
@@ -131,7 +132,7 @@ def practitioner(facts: PractitionerFacts, last_updated: datetime) -> Resource:
     return {
         "resourceType": "Practitioner",
         "id": str(facts.practitioner_id),
-        "meta": _meta(last_updated),
+        "meta": meta_of(last_updated),
         "identifier": [npi_identifier(facts.npi)],
         "active": True,
         "name": [name],
@@ -163,7 +164,7 @@ def patient(system: str, profile: PatientProfile, contact: Contact, last_updated
     resource: Resource = {
         "resourceType": "Patient",
         "id": str(profile.patient_id),
-        "meta": _meta(last_updated),
+        "meta": meta_of(last_updated),
         "identifier": identifiers,
         "active": True,
         "name": [{"use": "official", "family": profile.family, "given": list(profile.given)}],
@@ -173,8 +174,8 @@ def patient(system: str, profile: PatientProfile, contact: Contact, last_updated
         "address": [contact.address],
     }
     if profile.general_practitioner is not None:
-        resource["generalPractitioner"] = [_ref("Practitioner", profile.general_practitioner)]
-    resource["managingOrganization"] = _ref("Organization", profile.home_hospital)
+        resource["generalPractitioner"] = [reference("Practitioner", profile.general_practitioner)]
+    resource["managingOrganization"] = reference("Organization", profile.home_hospital)
     return resource
 
 
@@ -202,7 +203,7 @@ def encounter(system: str, visit: Visit) -> Resource:
     return {
         "resourceType": "Encounter",
         "id": str(visit.encounter_id),
-        "meta": _meta(visit.last_updated),
+        "meta": meta_of(visit.last_updated),
         "status": visit.status,
         "class": {
             "system": ACT_CODE_SYSTEM,
@@ -216,18 +217,18 @@ def encounter(system: str, visit: Visit) -> Resource:
                 ]
             }
         ],
-        "subject": _ref("Patient", visit.patient_id),
+        "subject": reference("Patient", visit.patient_id),
         "participant": [
             {
                 "type": [
                     {"coding": [{"system": PARTICIPATION_SYSTEM, "code": "ATND", "display": "attender"}]}
                 ],
-                "individual": _ref("Practitioner", visit.practitioner_id),
+                "individual": reference("Practitioner", visit.practitioner_id),
             }
         ],
         "period": period,
-        "location": [{"location": _ref("Location", visit.location)}],
-        "serviceProvider": _ref("Organization", visit.hospital),
+        "location": [{"location": reference("Location", visit.location)}],
+        "serviceProvider": reference("Organization", visit.hospital),
     }
 
 
@@ -238,7 +239,7 @@ def condition(
     return {
         "resourceType": "Condition",
         "id": str(condition_id),
-        "meta": _meta(visit.last_updated),
+        "meta": meta_of(visit.last_updated),
         "clinicalStatus": {
             "coding": [
                 {
@@ -269,10 +270,10 @@ def condition(
             }
         ],
         "code": {"coding": [{"system": ICD10_SYSTEM, "code": code, "display": icd10_display(code)}]},
-        "subject": _ref("Patient", visit.patient_id),
-        "encounter": _ref("Encounter", visit.encounter_id),
+        "subject": reference("Patient", visit.patient_id),
+        "encounter": reference("Encounter", visit.encounter_id),
         "recordedDate": wire_time(system, recorded),
-        "recorder": _ref("Practitioner", visit.practitioner_id),
+        "recorder": reference("Practitioner", visit.practitioner_id),
     }
 
 
@@ -280,12 +281,12 @@ def procedure(system: str, procedure_id: int, visit: Visit, code: str, performed
     return {
         "resourceType": "Procedure",
         "id": str(procedure_id),
-        "meta": _meta(visit.last_updated),
+        "meta": meta_of(visit.last_updated),
         "status": "completed",
         "code": {"coding": [{"system": CPT_SYSTEM, "code": code, "display": CPT_DISPLAY[code]}]},
-        "subject": _ref("Patient", visit.patient_id),
-        "encounter": _ref("Encounter", visit.encounter_id),
+        "subject": reference("Patient", visit.patient_id),
+        "encounter": reference("Encounter", visit.encounter_id),
         "performedDateTime": wire_time(system, performed),
-        "performer": [{"actor": _ref("Practitioner", visit.practitioner_id)}],
-        "location": _ref("Location", visit.location),
+        "performer": [{"actor": reference("Practitioner", visit.practitioner_id)}],
+        "location": reference("Location", visit.location),
     }

@@ -61,8 +61,8 @@ def open_plan(system: str, cohort: Cohort, encounter_id: int) -> OpenPlan:
         day = opened + timedelta(days=rng.randint(1, BOOKING_LEAD_DAYS))
         if day.weekday() >= 5:
             day += timedelta(days=7 - day.weekday())
-        due = None if rng.random() < NEVER_CLOSED else day
-        return OpenPlan(encounter_id, "planned", "AMB", subject, start_on(rng, day, "AMB"), due)
+        booked_due = None if rng.random() < NEVER_CLOSED else day
+        return OpenPlan(encounter_id, "planned", "AMB", subject, start_on(rng, day, "AMB"), booked_due)
     if initial and rng.random() >= RECENT_IN_PROGRESS:
         klass = STALE_CLASS.draw(rng)
         day = opened - timedelta(days=rng.randint(30, HISTORY_DAYS - 1))

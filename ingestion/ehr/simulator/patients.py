@@ -1,9 +1,10 @@
 """Patients: a stable profile regenerated from (cohort, id), and contact details that change.
 
-The profile (name, sex, birth date, home hospital, chronic problems) is a pure function of the
-creating cohort and the patient id, so a later extract can re-send an updated patient without
-storing anything. Contact details (address, phones) are drawn per "contact version": a move
-re-draws them, which is what an update re-sends.
+The profile (name, sex, birth date, home hospital, registration PCP, chronic problems) is a pure
+function of the creating cohort and the patient id, so a later extract can re-send an updated
+patient without storing anything. Contact details (address, phones) are drawn per "contact
+version": a move re-draws them, which is what an update re-sends. PCP changes are in
+``changes``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from ingestion.ehr.simulator.codes import DiagnosisSampler, WeightedChoice
 from ingestion.ehr.simulator.context import SystemContext
 from ingestion.ehr.simulator.identifiers import ssn
 from ingestion.ehr.simulator.pools import EMAIL_DOMAINS, pools_for
+from ingestion.ehr.simulator.roles import pick_pcp
 from ingestion.ehr.simulator.state import Cohort
 
 # (youngest, oldest, weight): roughly the US age pyramid.
@@ -32,7 +34,7 @@ _PROBLEM_COUNT = {
     2: WeightedChoice(("0", "1", "2", "3"), (25, 35, 25, 15)),
     3: WeightedChoice(("0", "1", "2", "3"), (10, 30, 30, 30)),
 }
-GP_SHARE = 0.8
+GP_SHARE = 0.95  # most patients have a primary care provider on file
 
 
 @functools.cache
@@ -84,7 +86,7 @@ def patient_profile(ctx: SystemContext, cohort: Cohort, patient_id: int) -> Pati
         given.append(pools.given_name(rng, gender))
     family = rng.choice(pools.family)
     home = ctx.home_hospital(rng)
-    practitioner = ctx.practitioner_at(rng, home) if rng.random() < GP_SHARE else None
+    practitioner = pick_pcp(ctx, rng, home, age) if rng.random() < GP_SHARE else None
     sampler = diagnosis_sampler()
     problems: list[str] = []
     for _ in range(int(_PROBLEM_COUNT[band].draw(rng))):

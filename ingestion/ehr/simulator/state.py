@@ -3,9 +3,11 @@
 A real EHR knows which ids it has handed out and which encounters are still open. The simulator
 keeps that knowledge small and inside its own output: the patient manifest of every batch
 carries the system's id counters and a list of cohorts. A cohort records what one batch
-created (a patient id range and an open-encounter id range) and the seed and date that created
-it, which is enough to regenerate any of those resources from its id alone, without rereading
-(or keeping) the data.
+created (a patient id range, an open-encounter id range and a coverage id range) and the seed
+and date that created it, which is enough to regenerate any of those resources from its id
+alone, without rereading (or keeping) the data. The day's changes (moves, insurance, PCP and
+practitioner-role changes) are a pure function of the cohort too (see ``changes``), so the
+cohort list is also the complete change log.
 """
 
 from __future__ import annotations
@@ -20,12 +22,12 @@ from ingestion.landing import batch_dir, complete_batches, read_manifest
 
 STATE_KEY = "simulator_state"
 STATE_ENTITY = "patient"  # its manifest is written last and carries the state
-STATE_VERSION = 1
+STATE_VERSION = 2
 
 
 @dataclass(frozen=True)
 class Cohort:
-    """The patients and open encounters one batch created, and the seed and date that made them."""
+    """What one batch created, and the seed and date that made it."""
 
     extract_date: date
     seed: int
@@ -34,6 +36,8 @@ class Cohort:
     last_patient: int  # highest patient id known when the batch was made (inclusive)
     first_open: int
     last_open: int  # open encounters: ids first_open..last_open (empty when last < first)
+    first_coverage: int  # coverages: the new patients' ones in patient order, then the day's
+    last_coverage: int  # insurance changes in patient order (see ``changes``)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -42,6 +46,7 @@ class Cohort:
             "kind": self.kind,
             "patients": [self.first_patient, self.last_patient],
             "open_encounters": [self.first_open, self.last_open],
+            "coverages": [self.first_coverage, self.last_coverage],
         }
 
     @classmethod
@@ -54,11 +59,21 @@ class Cohort:
             last_patient=int(data["patients"][1]),
             first_open=int(data["open_encounters"][0]),
             last_open=int(data["open_encounters"][1]),
+            first_coverage=int(data["coverages"][0]),
+            last_coverage=int(data["coverages"][1]),
         )
 
     @property
     def open_ids(self) -> range:
         return range(self.first_open, self.last_open + 1)
+
+    @property
+    def patient_ids(self) -> range:
+        return range(self.first_patient, self.last_patient + 1)
+
+    def registration_coverage_id(self, patient_id: int) -> int:
+        """The id of the coverage a patient of this cohort was registered with."""
+        return self.first_coverage + patient_id - self.first_patient
 
 
 @dataclass
@@ -70,6 +85,8 @@ class SystemState:
     daily_encounters: float
     next_ids: dict[str, int]
     cohorts: list[Cohort] = field(default_factory=list)
+    # first_patient of each cohort, for bisect; cohorts are only ever appended to.
+    _firsts: list[int] = field(default_factory=list, repr=False, compare=False)
 
     @property
     def patient_count(self) -> int:
@@ -83,8 +100,9 @@ class SystemState:
 
     def cohort_of_patient(self, patient_id: int) -> Cohort:
         """The cohort that created ``patient_id`` (cohorts are in creation order)."""
-        firsts = [c.first_patient for c in self.cohorts]
-        index = bisect.bisect_right(firsts, patient_id) - 1
+        if len(self._firsts) != len(self.cohorts):
+            self._firsts = [c.first_patient for c in self.cohorts]
+        index = bisect.bisect_right(self._firsts, patient_id) - 1
         if index < 0 or patient_id > self.cohorts[index].last_patient:
             raise KeyError(f"patient {patient_id} was never created")
         return self.cohorts[index]

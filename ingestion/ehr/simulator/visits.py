@@ -1,7 +1,8 @@
 """Encounters: when visits happen, how they end, and what gets coded on them.
 
 Closed encounters (finished, cancelled, entered-in-error) are drawn here, per patient as
-history or per day in an incremental extract; nothing about them changes later. Open ones
+history or per day in an incremental extract; nothing about them changes later. A finished
+one's chart (diagnoses, services, diagnostic report) is drawn here too. Open ones
 (planned, in-progress) live in ``open_encounters``. The status and timing constants of both
 are kept together here, since together they make the status mix.
 """
@@ -26,6 +27,7 @@ from ingestion.ehr.simulator.codes import (
 from ingestion.ehr.simulator.context import SystemContext
 from ingestion.ehr.simulator.fhir import Visit
 from ingestion.ehr.simulator.patients import PatientProfile, diagnosis_sampler
+from ingestion.ehr.simulator.reports import Report, plan_report
 
 HISTORY_DAYS = 730
 # Final status mix over the initial extract: 58 finished, 18 cancelled, 12 planned,
@@ -44,8 +46,16 @@ ENCOUNTER_CLASS = WeightedChoice(("AMB", "EMER", "IMP"), (80, 12, 8))
 SAME_DAY_CLASS = WeightedChoice(("AMB", "EMER"), (80, 12))
 ADMISSION_CLASS = WeightedChoice(("IMP", "EMER"), (70, 30))
 STALE_CLASS = WeightedChoice(("AMB", "IMP", "EMER"), (60, 20, 20))
-CONDITION_COUNT = WeightedChoice(("1", "2", "3"), (76, 19, 5))
-SERVICE_COUNT = WeightedChoice(("0", "1", "2", "3", "4"), (45, 35, 13, 5, 2))
+# Coded per finished visit, as on a claim: about 2.1 diagnoses, and the visit's own E/M line plus
+# about 2.2 services (ambulatory 1.8, emergency 3.1, inpatient 4.3). At the default scale that
+# is a mid-size network's volume: over 30,000 conditions and 45,000 procedures.
+CONDITION_COUNT = WeightedChoice(("1", "2", "3", "4", "5"), (35, 35, 18, 8, 4))
+SERVICE_COUNT = {
+    "AMB": WeightedChoice(("0", "1", "2", "3", "4", "5", "6"), (20, 25, 25, 15, 9, 4, 2)),
+    "EMER": WeightedChoice(("0", "1", "2", "3", "4", "5", "6"), (5, 10, 20, 25, 20, 12, 8)),
+    "IMP": WeightedChoice(("1", "2", "3", "4", "5", "6", "7"), (5, 10, 20, 25, 20, 12, 8)),
+}
+_CODING_TRIES = 3  # draws per wanted code before giving up on a duplicate
 BOOKING_LEAD_DAYS = 365
 MAX_LEAD_DAYS = BOOKING_LEAD_DAYS + 2  # bookings are moved off weekends
 NEVER_CLOSED = 0.05  # of newly opened encounters: the EHR never updates them
@@ -176,10 +186,12 @@ def earlier_version(rng: Random, visit: Visit) -> Visit:
 
 @dataclass(frozen=True)
 class Chart:
-    """What a finished visit adds to the record: (code, clinical, verification) and (code, time)."""
+    """What a finished visit adds to the record: (code, clinical, verification), (code, time)
+    and, for about a third of visits, a diagnostic report."""
 
     diagnoses: list[tuple[str, str, str]]
     services: list[tuple[str, datetime]]
+    report: Report | None
 
 
 def chart(rng: Random, profile: PatientProfile, visit: Visit) -> Chart:
@@ -192,7 +204,7 @@ def chart(rng: Random, profile: PatientProfile, visit: Visit) -> Chart:
         )
     wanted = int(CONDITION_COUNT.draw(rng))
     sampler = diagnosis_sampler()
-    for _ in range(8):
+    for _ in range(_CODING_TRIES * (wanted + 1)):
         if len(codes) >= wanted:
             break
         if profile.problems and rng.random() < PROBLEM_SHARE:
@@ -211,8 +223,12 @@ def chart(rng: Random, profile: PatientProfile, visit: Visit) -> Chart:
     span = max(0, int((end - visit.start) / _MINUTE))
     services = [(visit.visit_code, visit.start)]
     choice = services_for(visit.encounter_class)
-    for _ in range(int(SERVICE_COUNT.draw(rng))):
+    wanted = 1 + int(SERVICE_COUNT[visit.encounter_class].draw(rng))
+    for _ in range(_CODING_TRIES * wanted):
+        if len(services) >= wanted:
+            break
         code = choice.draw(rng)
         if all(code != existing for existing, _ in services):
             services.append((code, visit.start + minutes(rng.randint(0, span))))
-    return Chart(diagnoses=diagnoses, services=services)
+    report = plan_report(rng, visit.encounter_class, visit.start, services)
+    return Chart(diagnoses=diagnoses, services=services, report=report)

@@ -21,7 +21,8 @@ from ingestion.landing import DATA_FILE_PATTERN, temp_path_for
 PART_LINES = 100_000
 TRUNCATED_RATE = 0.003
 MISSING_ID_RATE = 0.002
-_ENCODER = json.JSONEncoder(separators=(",", ":"), sort_keys=False)
+# Resources are trees of fresh dicts, never cyclic: skipping the cycle check is ~20% faster.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), sort_keys=False, check_circular=False)
 _WRITE_BUFFER = 1 << 20
 
 
