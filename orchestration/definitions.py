@@ -4,7 +4,7 @@ from dagster import Definitions, load_asset_checks_from_modules
 from dagster_dbt import DbtCliResource
 from dagster_dlt import DagsterDltResource
 
-from orchestration.assets.dbt import dbt_gold_assets, dbt_silver_assets
+from orchestration.assets.dbt import dbt_gold_assets, dbt_silver_assets, dbt_snapshot_assets
 from orchestration.assets.ehr import ehr_bronze_assets, ehr_extract
 from orchestration.assets.reference import reference_bronze_assets
 from orchestration.checks import great_expectations
@@ -12,7 +12,14 @@ from orchestration.dbt_project import carehouse_dbt
 from orchestration.jobs import daily_pipeline, daily_pipeline_schedule
 
 defs = Definitions(
-    assets=[ehr_extract, ehr_bronze_assets, reference_bronze_assets, dbt_silver_assets, dbt_gold_assets],
+    assets=[
+        ehr_extract,
+        ehr_bronze_assets,
+        reference_bronze_assets,
+        dbt_silver_assets,
+        dbt_snapshot_assets,
+        dbt_gold_assets,
+    ],
     asset_checks=load_asset_checks_from_modules([great_expectations]),
     jobs=[daily_pipeline],
     schedules=[daily_pipeline_schedule],

@@ -1,6 +1,8 @@
 -- ============================================================================
 -- mart_chart_review and fct_encounters describe the same encounters: every
 -- fact has exactly one review row and vice versa (same keys, same date).
+-- The review's patient_key is the durable patient key (md5 of source|id),
+-- i.e. fct_encounters.patient_durable_key (fct.patient_key is the version).
 -- Returns the encounter keys that are missing on either side or disagree.
 -- ============================================================================
 
@@ -11,7 +13,7 @@ with
 
 facts as (
 
-    select encounter_key, patient_key, encounter_date from {{ ref('fct_encounters') }}
+    select encounter_key, patient_durable_key as patient_key, encounter_date from {{ ref('fct_encounters') }}
 
 ),
 

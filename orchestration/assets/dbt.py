@@ -38,6 +38,8 @@ DBT_TRANSLATOR = CarehouseDbtTranslator()
 # Silver and gold are separate Dagster steps so that the blocking Great Expectations check on
 # silver runs between them: bad silver never reaches gold or the review mart.
 SILVER_SELECTION = "resource_type:seed staging quarantine intermediate"
+# Snapshots get their own step (and could get their own cadence): SCD2 history of silver.
+SNAPSHOT_SELECTION = "resource_type:snapshot"
 GOLD_SELECTION = "marts"
 
 
@@ -59,6 +61,18 @@ def dbt_silver_assets(context: AssetExecutionContext, dbt: DbtCliResource) -> It
     """``dbt build`` of seeds and silver (staging, quarantine, intermediate) with their tests."""
     # cautious: a test that also reads gold (e.g. a relationship from a fact) waits for gold
     yield from _dbt_build(context, dbt, "--indirect-selection", "cautious")
+
+
+@dbt_assets(
+    manifest=ensure_manifest(),
+    project=carehouse_dbt,
+    dagster_dbt_translator=DBT_TRANSLATOR,
+    select=SNAPSHOT_SELECTION,
+    name="dbt_snapshots",
+)
+def dbt_snapshot_assets(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
+    """``dbt build`` of the SCD2 snapshots (patients, practitioners) with their tests."""
+    yield from _dbt_build(context, dbt)
 
 
 @dbt_assets(

@@ -292,3 +292,43 @@ def test_landing_batches_are_never_rewritten(scenario: Scenario) -> None:
     assert len(folders) == 4  # two systems x two days, although day 1 ran twice
     assert all(isinstance(read_manifest(f), dict) for f in folders)
     assert all(Path(f).name in {"20250301T060000Z", "20250302T060000Z"} for f in folders)
+
+
+def test_analyst_examples_run_as_the_analyst_role(scenario: Scenario, tmp_path: Path) -> None:
+    """dbt_project/analyses/ holds the everyday questions; compiled by dbt, each returns rows
+    when run with nothing but the analyst role's rights (gold only)."""
+    import os
+    import subprocess
+    import sys
+
+    from orchestration.dbt_project import DBT_PROJECT_DIR
+
+    env = {**os.environ, **scenario.settings.dbt_env()}
+    dbt = Path(sys.executable).with_name("dbt")
+    target = tmp_path / "dbt_target"
+    subprocess.run(
+        [
+            str(dbt),
+            "compile",
+            "--select",
+            "resource_type:analysis",
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+            "--target-path",
+            str(target),
+            "--quiet",
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    compiled = sorted((target / "compiled" / "carehouse" / "analyses").rglob("*.sql"))
+    assert len(compiled) >= 4
+    with psycopg.connect(scenario.settings.dsn, autocommit=True) as conn:
+        conn.execute(f"set role {ANALYST_ROLE}")
+        for path in compiled:
+            rows = conn.execute(path.read_text()).fetchall()
+            assert rows, path.name

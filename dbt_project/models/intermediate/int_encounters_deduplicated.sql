@@ -20,15 +20,8 @@ ranked as (
 
     select
         usable.*,
-        row_number() over (
-            partition by source_system, encounter_id
-            order by
-                source_last_updated_at desc nulls last,
-                batch_id desc,
-                line_number desc,
-                source_file desc
-        ) as version_rank,
-        count(*) over (partition by source_system, encounter_id) as versions_seen
+        {{ latest_version_rank(['source_system', 'encounter_id']) }} as version_rank,
+        {{ versions_seen(['source_system', 'encounter_id']) }} as versions_seen
     from usable
 
 ),

@@ -19,15 +19,8 @@ ranked as (
 
     select
         usable.*,
-        row_number() over (
-            partition by source_system, patient_id
-            order by
-                source_last_updated_at desc nulls last,
-                batch_id desc,
-                line_number desc,
-                source_file desc
-        ) as version_rank,
-        count(*) over (partition by source_system, patient_id) as versions_seen
+        {{ latest_version_rank(['source_system', 'patient_id']) }} as version_rank,
+        {{ versions_seen(['source_system', 'patient_id']) }} as versions_seen
     from usable
 
 ),
@@ -53,6 +46,9 @@ final as (
         postal_code,
         phone,
         email,
+
+        ---------- care team
+        general_practitioner_id,
 
         ---------- timestamps
         source_last_updated_at,

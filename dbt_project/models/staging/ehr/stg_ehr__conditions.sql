@@ -42,6 +42,8 @@ renamed as (
         {{ json_text('resource', ['code', 'coding', 0, 'system']) }} as code_system,
         {{ json_text('resource', ['code', 'coding', 0, 'code']) }} as condition_code,
         {{ json_text('resource', ['code', 'coding', 0, 'display']) }} as condition_display,
+        {{ json_text('resource', ['clinicalStatus', 'coding', 0, 'code']) }} as clinical_status_code,
+        {{ json_text('resource', ['verificationStatus', 'coding', 0, 'code']) }} as verification_status_code,
 
         ---------- timestamps (raw text)
         {{ json_text('resource', ['recordedDate']) }} as recorded_raw,
@@ -103,6 +105,8 @@ final as (
         code_system,
         condition_code,
         condition_display,
+        clinical_status_code,
+        verification_status_code,
 
         ---------- timestamps
         recorded_at,

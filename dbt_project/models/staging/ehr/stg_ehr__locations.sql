@@ -32,8 +32,13 @@ renamed as (
         {{ json_text('resource', ['id']) }} as raw_location_id,
         {{ json_text('resource', ['managingOrganization', 'reference']) }} as managing_organization_reference,
 
-        ---------- attributes
+        ---------- attributes (a facility's address is not PHI)
         {{ json_text('resource', ['name']) }} as location_name,
+        {{ json_text('resource', ['type', 0, 'coding', 0, 'code']) }} as location_type_code,
+        {{ json_text('resource', ['type', 0, 'coding', 0, 'display']) }} as location_type_display,
+        {{ json_text('resource', ['address', 'city']) }} as city,
+        {{ json_text('resource', ['address', 'state']) }} as state,
+        {{ json_text('resource', ['address', 'postalCode']) }} as postal_code,
 
         ---------- timestamps (raw text)
         {{ json_text('resource', ['meta', 'lastUpdated']) }} as last_updated_raw,
@@ -83,6 +88,11 @@ final as (
 
         ---------- attributes
         location_name,
+        location_type_code,
+        location_type_display,
+        city,
+        state,
+        postal_code,
 
         ---------- timestamps
         source_last_updated_at,

@@ -23,6 +23,7 @@
         {'name': 'future_birth_date', 'quarantine': false,
          'when': "birth_date > cast(" ~ dbt.current_timestamp() ~ " as date)"},
     ]
+    + fhir_reference_rules('general_practitioner', 'general_practitioner_reference', 'general_practitioner_id')
 %}
 
 with
@@ -53,6 +54,9 @@ renamed as (
         {{ json_array_lookup_text('resource', ['telecom'], 'system', 'phone', 'value') }} as phone,
         {{ json_array_lookup_text('resource', ['telecom'], 'system', 'email', 'value') }} as email,
 
+        ---------- references (raw text)
+        {{ json_text('resource', ['generalPractitioner', 0, 'reference']) }} as general_practitioner_reference,
+
         ---------- dates (raw text)
         {{ json_text('resource', ['birthDate']) }} as birth_date_raw,
         {{ json_text('resource', ['meta', 'lastUpdated']) }} as last_updated_raw,
@@ -76,6 +80,7 @@ typed as (
     select
         renamed.*,
         case when {{ regex_full_match('raw_patient_id', fhir_id_pattern()) }} then raw_patient_id end as patient_id,
+        {{ fhir_reference_id('general_practitioner_reference', 'Practitioner') }} as general_practitioner_id,
         {{ safe_cast_date('birth_date_raw') }} as birth_date,
         {{ safe_cast_timestamptz('last_updated_raw') }} as source_last_updated_at
     from renamed
@@ -112,6 +117,9 @@ final as (
         postal_code,
         phone,
         email,
+
+        ---------- care team
+        general_practitioner_id,
 
         ---------- timestamps
         source_last_updated_at,

@@ -1,0 +1,53 @@
+-- ============================================================================
+-- cdm_conditions
+-- Common data model: one row per condition (diagnosis) of either EHR, keyed
+-- to its patient and encounter, with diagnosis_key = the key of its code in
+-- gold.dim_diagnosis. is_countable is false for conditions the source
+-- retracted (verification status refuted / entered-in-error).
+-- ============================================================================
+
+with
+
+conditions as (
+
+    select * from {{ ref('int_conditions_deduplicated') }}
+
+),
+
+final as (
+
+    select
+        ---------- keys
+        {{ surrogate_key(['source_system', 'condition_id']) }} as condition_key,
+        {{ surrogate_key(['source_system', 'patient_id']) }} as patient_key,
+        {{ optional_surrogate_key('encounter_id', ['source_system', 'encounter_id']) }} as encounter_key,
+        {{ surrogate_key(['condition_code']) }} as diagnosis_key,
+
+        ---------- source ids
+        source_system,
+        condition_id,
+        patient_id,
+        encounter_id,
+
+        ---------- codes
+        code_system,
+        condition_code,
+        condition_display,
+        code_system = 'http://hl7.org/fhir/sid/icd-10-cm' as is_icd10_coded,
+        clinical_status_code,
+        verification_status_code,
+        coalesce(verification_status_code, '') not in ('refuted', 'entered-in-error') as is_countable,
+
+        ---------- timestamps
+        recorded_at,
+        recorded_date,
+        source_last_updated_at,
+
+        ---------- data quality
+        _dq_flags
+
+    from conditions
+
+)
+
+select * from final

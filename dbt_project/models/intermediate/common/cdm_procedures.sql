@@ -1,0 +1,50 @@
+-- ============================================================================
+-- cdm_procedures
+-- Common data model: one row per procedure (CPT coded service) of either EHR,
+-- keyed to its patient and encounter. procedure_occurrence_key identifies the
+-- resource; procedure_key = the key of its CPT code in gold.dim_procedure.
+-- is_performed: status 'completed' (only performed services are counted).
+-- ============================================================================
+
+with
+
+procedures as (
+
+    select * from {{ ref('int_procedures_deduplicated') }}
+
+),
+
+final as (
+
+    select
+        ---------- keys
+        {{ surrogate_key(['source_system', 'procedure_id']) }} as procedure_occurrence_key,
+        {{ surrogate_key(['source_system', 'patient_id']) }} as patient_key,
+        {{ optional_surrogate_key('encounter_id', ['source_system', 'encounter_id']) }} as encounter_key,
+        {{ surrogate_key(['procedure_code']) }} as procedure_key,
+
+        ---------- source ids
+        source_system,
+        procedure_id,
+        patient_id,
+        encounter_id,
+
+        ---------- codes
+        procedure_status,
+        procedure_status = 'completed' as is_performed,
+        code_system,
+        procedure_code,
+        procedure_display,
+
+        ---------- timestamps
+        performed_at,
+        source_last_updated_at,
+
+        ---------- data quality
+        _dq_flags
+
+    from procedures
+
+)
+
+select * from final

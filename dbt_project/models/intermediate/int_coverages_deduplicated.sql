@@ -1,0 +1,67 @@
+-- ============================================================================
+-- int_coverages_deduplicated
+-- One row per (source_system, coverage_id) among USABLE staged Coverage
+-- rows (quarantine_reason is null): the current version, picked by
+-- latest_version_rank (latest meta.lastUpdated, then later batch, later line).
+-- versions_seen = usable staged rows of the key.
+-- ============================================================================
+
+with
+
+usable as (
+
+    select * from {{ ref('stg_ehr__coverages') }}
+    where quarantine_reason is null
+
+),
+
+ranked as (
+
+    select
+        usable.*,
+        {{ latest_version_rank(['source_system', 'coverage_id']) }} as version_rank,
+        {{ versions_seen(['source_system', 'coverage_id']) }} as versions_seen
+    from usable
+
+),
+
+final as (
+
+    select
+        ---------- source
+        source_system,
+
+        ---------- ids
+        coverage_id,
+        patient_id,
+
+        ---------- codes
+        coverage_status,
+        insurance_type_system,
+        insurance_type_code,
+        payor_name,
+
+        ---------- dates
+        period_start_date,
+        period_end_date,
+
+        ---------- timestamps
+        source_last_updated_at,
+
+        ---------- data quality
+        _dq_flags,
+        versions_seen,
+
+        ---------- lineage of the winning version
+        batch_id,
+        source_file,
+        line_number,
+        ingested_at,
+        _dlt_load_id
+
+    from ranked
+    where version_rank = 1
+
+)
+
+select * from final

@@ -1,0 +1,74 @@
+-- ============================================================================
+-- int_diagnostic_reports_deduplicated
+-- One row per (source_system, diagnostic_report_id) among USABLE staged DiagnosticReport
+-- rows (quarantine_reason is null): the current version, picked by
+-- latest_version_rank (latest meta.lastUpdated, then later batch, later line).
+-- versions_seen = usable staged rows of the key.
+-- ============================================================================
+
+with
+
+usable as (
+
+    select * from {{ ref('stg_ehr__diagnostic_reports') }}
+    where quarantine_reason is null
+
+),
+
+ranked as (
+
+    select
+        usable.*,
+        {{ latest_version_rank(['source_system', 'diagnostic_report_id']) }} as version_rank,
+        {{ versions_seen(['source_system', 'diagnostic_report_id']) }} as versions_seen
+    from usable
+
+),
+
+final as (
+
+    select
+        ---------- source
+        source_system,
+
+        ---------- ids
+        diagnostic_report_id,
+        patient_id,
+        encounter_id,
+
+        ---------- codes
+        report_status,
+        category_code,
+        category_display,
+        report_code_system,
+        report_code,
+        report_display,
+
+        ---------- free text (PHI-ish)
+        conclusion,
+        narrative_html,
+
+        ---------- dates
+        effective_at,
+        issued_at,
+
+        ---------- timestamps
+        source_last_updated_at,
+
+        ---------- data quality
+        _dq_flags,
+        versions_seen,
+
+        ---------- lineage of the winning version
+        batch_id,
+        source_file,
+        line_number,
+        ingested_at,
+        _dlt_load_id
+
+    from ranked
+    where version_rank = 1
+
+)
+
+select * from final

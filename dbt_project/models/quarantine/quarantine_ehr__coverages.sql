@@ -1,0 +1,48 @@
+-- ============================================================================
+-- quarantine_ehr__coverages
+-- Every staged Coverage line that cannot be used (quarantine_reason is not
+-- null), with the reason, all flags and the bronze lineage that locates the
+-- raw line (source_file + line_number in bronze.ehr__coverage).
+-- count(bronze) = count(this) + sum(int_coverages_deduplicated.versions_seen).
+-- ============================================================================
+
+with
+
+staged as (
+
+    select * from {{ ref('stg_ehr__coverages') }}
+
+),
+
+final as (
+
+    select
+        ---------- why
+        quarantine_reason,
+        _dq_flags,
+
+        ---------- what (as far as it could be read)
+        source_system,
+        raw_coverage_id,
+        patient_id,
+        coverage_status,
+        insurance_type_code,
+        period_start_date,
+        period_end_date,
+        source_last_updated_at,
+
+        ---------- bronze lineage
+        tenant,
+        environment,
+        batch_id,
+        source_file,
+        line_number,
+        ingested_at,
+        _dlt_load_id
+
+    from staged
+    where quarantine_reason is not null
+
+)
+
+select * from final

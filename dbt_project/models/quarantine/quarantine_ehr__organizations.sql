@@ -1,0 +1,44 @@
+-- ============================================================================
+-- quarantine_ehr__organizations
+-- Every staged Organization line that cannot be used (quarantine_reason is not
+-- null), with the reason, all flags and the bronze lineage that locates the
+-- raw line (source_file + line_number in bronze.ehr__organization).
+-- count(bronze) = count(this) + sum(int_organizations_deduplicated.versions_seen).
+-- ============================================================================
+
+with
+
+staged as (
+
+    select * from {{ ref('stg_ehr__organizations') }}
+
+),
+
+final as (
+
+    select
+        ---------- why
+        quarantine_reason,
+        _dq_flags,
+
+        ---------- what (as far as it could be read)
+        source_system,
+        raw_organization_id,
+        organization_name,
+        source_last_updated_at,
+
+        ---------- bronze lineage
+        tenant,
+        environment,
+        batch_id,
+        source_file,
+        line_number,
+        ingested_at,
+        _dlt_load_id
+
+    from staged
+    where quarantine_reason is not null
+
+)
+
+select * from final
