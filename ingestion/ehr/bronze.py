@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from dlt.sources import DltResource
 from ingestion.bronze_pipeline import BRONZE_SCHEMA
 from ingestion.ehr.resources import ENTITIES
 from ingestion.landing import complete_batch_files
+from ingestion.landing_lines import FileLineage, classify_line
 from warehouse.connection import connect, table_exists
 from warehouse.settings import Settings, get_settings
 
@@ -73,43 +73,6 @@ REJECTED_HINTS = {
 
 def bronze_table(entity: str) -> str:
     return f"{SOURCE_NAME}__{entity}"
-
-
-@dataclass(frozen=True)
-class FileLineage:
-    """Where a landing file sits: ``{tenant}/{env}/{system}/{entity}/{batch}/{file}``."""
-
-    source_file: str
-    tenant: str
-    environment: str
-    ehr_system: str
-    entity: str
-    batch_id: str
-
-    @classmethod
-    def of(cls, path: Path, landing_root: Path) -> FileLineage:
-        relative = path.relative_to(landing_root)
-        tenant, environment, system, entity, batch_id = relative.parts[:5]
-        return cls(relative.as_posix(), tenant, environment, system, entity, batch_id)
-
-
-def classify_line(raw: bytes) -> tuple[str | None, str | None]:
-    """Return (resource_text, None) for a storable JSON object, else (None, reason)."""
-    try:
-        parsed = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        if not raw.strip():
-            return None, "blank line"
-        try:
-            raw.decode("utf-8")
-        except UnicodeDecodeError:
-            return None, "line is not valid UTF-8"
-        return None, f"invalid JSON: {exc}"
-    if not isinstance(parsed, dict):
-        return None, f"JSON value is a {type(parsed).__name__}, not a resource object"
-    if b"\\u0000" in raw:  # valid JSON, but Postgres jsonb cannot store NUL characters
-        return None, "contains a \\u0000 escape that jsonb cannot store"
-    return raw.decode("utf-8"), None
 
 
 def _constant_columns(lineage: FileLineage, ingested_at: datetime, rows: int) -> dict[str, pa.Array]:

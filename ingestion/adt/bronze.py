@@ -1,0 +1,190 @@
+"""dlt source that appends the ADT event stream's micro-batches to ``bronze.adt__events``.
+
+Each line is a Kafka-like record (topic, partition, offset, producer time, event). Bronze keeps
+the whole record as jsonb, the stream metadata as columns and the file lineage, exactly once:
+a micro-batch is loaded only when complete (its manifest exists) and never twice (bronze itself
+says which files it holds). Lines that are not stream records go to ``bronze.adt__rejected_line``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import dlt
+import orjson
+import pyarrow as pa
+from dlt.sources import DltResource
+
+from ingestion.bronze_pipeline import BRONZE_SCHEMA
+from ingestion.landing import complete_batch_files
+from ingestion.landing_lines import FileLineage, classify_line
+from warehouse.connection import connect, table_exists
+from warehouse.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+SOURCE_NAME = "adt"
+SYSTEM = "adt"
+ENTITY = "events"
+EVENTS_TABLE = "adt__events"
+REJECTED_TABLE = "adt__rejected_line"
+
+_LINEAGE_HINTS: dict[str, dict[str, object]] = {
+    "tenant": {"data_type": "text", "nullable": False},
+    "environment": {"data_type": "text", "nullable": False},
+    "batch_id": {"data_type": "text", "nullable": False, "description": "micro-batch folder"},
+    "source_file": {
+        "data_type": "text",
+        "nullable": False,
+        "description": "path relative to the landing root",
+    },
+    "line_number": {"data_type": "bigint", "nullable": False},
+    "ingested_at": {"data_type": "timestamp", "nullable": False},
+}
+EVENT_HINTS: dict[str, dict[str, object]] = {
+    "record": {
+        "data_type": "json",
+        "nullable": False,
+        "description": "the stream record exactly as received",
+    },
+    "topic": {"data_type": "text", "nullable": False},
+    "partition": {"data_type": "bigint", "nullable": False},
+    "offset": {"data_type": "bigint", "nullable": False, "description": "strictly increasing per partition"},
+    "producer_time": {"data_type": "timestamp", "nullable": False},
+    **_LINEAGE_HINTS,
+}
+REJECTED_HINTS: dict[str, dict[str, object]] = {
+    "error": {"data_type": "text", "nullable": False},
+    "raw_line": {"data_type": "text", "nullable": False},
+    **_LINEAGE_HINTS,
+}
+
+
+def _stream_metadata(record: dict) -> tuple[str, int, int, datetime] | str:
+    """(topic, partition, offset, producer time) of a record, or why it is not a stream record."""
+    topic, partition, offset, produced = (
+        record.get(k) for k in ("topic", "partition", "offset", "producer_time")
+    )
+    if not isinstance(topic, str) or not topic:
+        return "record has no topic"
+    if type(partition) is not int or type(offset) is not int or partition < 0 or offset < 0:
+        return "record has no valid partition/offset"
+    if not isinstance(record.get("event"), dict):
+        return "record carries no event object"
+    try:
+        produced_at = datetime.fromisoformat(str(produced))
+    except ValueError:
+        return "record has no valid producer_time"
+    if produced_at.tzinfo is None:
+        return "producer_time has no time zone"
+    return topic, partition, offset, produced_at
+
+
+def _lineage_columns(lineage: FileLineage, ingested_at: datetime, rows: int) -> dict[str, pa.Array]:
+    values = {
+        "tenant": lineage.tenant,
+        "environment": lineage.environment,
+        "batch_id": lineage.batch_id,
+        "source_file": lineage.source_file,
+    }
+    columns = {name: pa.array([value] * rows, pa.string()) for name, value in values.items()}
+    columns["ingested_at"] = pa.array([ingested_at] * rows, pa.timestamp("us", tz="UTC"))
+    return columns
+
+
+def read_stream_file(path: Path, landing_root: Path, ingested_at: datetime) -> Iterator[tuple[str, pa.Table]]:
+    """("event" | "rejected", Arrow table) for one micro-batch file (micro-batches are small)."""
+    lineage = FileLineage.of(path, landing_root)
+    good: dict[str, list] = {
+        k: [] for k in ("record", "topic", "partition", "offset", "producer_time", "line")
+    }
+    rejected: list[tuple[int, str, str]] = []
+    with path.open("rb") as handle:
+        for line_number, raw_line in enumerate(handle, start=1):
+            raw = raw_line.rstrip(b"\r\n")
+            text, reason = classify_line(raw)
+            metadata = _stream_metadata(orjson.loads(raw)) if text is not None else reason
+            if isinstance(metadata, tuple):
+                for name, value in zip(
+                    ("topic", "partition", "offset", "producer_time"), metadata, strict=True
+                ):
+                    good[name].append(value)
+                good["record"].append(text)
+                good["line"].append(line_number)
+            else:
+                rejected.append((line_number, metadata or "unknown", raw.decode("utf-8", errors="replace")))
+    if good["record"]:
+        rows = len(good["record"])
+        yield (
+            "event",
+            pa.table(
+                {
+                    "record": pa.array(good["record"], pa.string()),
+                    "topic": pa.array(good["topic"], pa.string()),
+                    "partition": pa.array(good["partition"], pa.int64()),
+                    "offset": pa.array(good["offset"], pa.int64()),
+                    "producer_time": pa.array(good["producer_time"], pa.timestamp("us", tz="UTC")),
+                    **_lineage_columns(lineage, ingested_at, rows),
+                    "line_number": pa.array(good["line"], pa.int64()),
+                }
+            ),
+        )
+    if rejected:
+        lines, errors, raws = zip(*rejected, strict=True)
+        yield (
+            "rejected",
+            pa.table(
+                {
+                    "error": pa.array(errors, pa.string()),
+                    "raw_line": pa.array(raws, pa.string()),
+                    **_lineage_columns(lineage, ingested_at, len(rejected)),
+                    "line_number": pa.array(lines, pa.int64()),
+                }
+            ),
+        )
+
+
+def files_already_in_bronze(settings: Settings) -> set[str]:
+    loaded: set[str] = set()
+    with connect(settings) as conn:
+        for table in (EVENTS_TABLE, REJECTED_TABLE):
+            if table_exists(conn, BRONZE_SCHEMA, table):
+                rows = conn.execute(f"select distinct source_file from {BRONZE_SCHEMA}.{table}")
+                loaded.update(r[0] for r in rows)
+    return loaded
+
+
+def new_stream_files(settings: Settings) -> list[Path]:
+    """Files of complete micro-batches that bronze does not hold yet, oldest batch first."""
+    landing_root = settings.landing_dir
+    candidates = complete_batch_files(landing_root, settings.tenant, settings.environment, SYSTEM, ENTITY)
+    loaded = files_already_in_bronze(settings)
+    return [path for path in candidates if FileLineage.of(path, landing_root).source_file not in loaded]
+
+
+@dlt.source(name=SOURCE_NAME, max_table_nesting=0)
+def adt_bronze_source(settings_factory: Callable[[], Settings] = get_settings) -> list[DltResource]:
+    """The ADT event stream; settings are read when the load runs."""
+
+    @dlt.resource(name=EVENTS_TABLE, write_disposition="append")
+    def adt_events() -> Iterator[object]:
+        """New micro-batches of admission, transfer and discharge records, raw, with stream metadata."""
+        settings = settings_factory()
+        ingested_at = datetime.now(UTC)
+        files = new_stream_files(settings)
+        log.info("adt: %d new micro-batch file(s)", len(files))
+        for path in files:
+            for kind, table in read_stream_file(path, settings.landing_dir, ingested_at):
+                name, hints = (
+                    (EVENTS_TABLE, EVENT_HINTS) if kind == "event" else (REJECTED_TABLE, REJECTED_HINTS)
+                )
+                yield dlt.mark.with_hints(
+                    table,
+                    dlt.mark.make_hints(table_name=name, columns=hints, write_disposition="append"),
+                    create_table_variant=True,
+                )
+
+    return [adt_events]
