@@ -176,10 +176,72 @@ def simulate_ehr_api(
     )
 
 
+@simulate_app.command("adt")
+def simulate_adt(
+    extract_date: DateOption = None,
+    seed: SeedOption = 42,
+    max_events: Annotated[int | None, typer.Option(help="Stop after this many records.", min=1)] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print records, write nothing.")] = False,
+    follow: Annotated[
+        bool, typer.Option("--follow", help="Keep streaming micro-batches in real time (Ctrl-C stops).")
+    ] = False,
+    events_per_second: Annotated[float, typer.Option(help="Rate for --follow.", min=0.1)] = 20.0,
+    duration: Annotated[
+        float | None, typer.Option(help="Seconds to --follow (default: until Ctrl-C).")
+    ] = None,
+) -> None:
+    """Admission/transfer/discharge events of 7 hospitals as Kafka-like micro-batches.
+
+    Without options: write one day's stream (the first day also warms up the 14 days before).
+    """
+    import json
+
+    from ingestion.adt import simulator
+
+    settings = get_settings()
+    if dry_run:
+        for record in simulator.dry_run(
+            max_events=max_events or 20, seed=seed, day=_parse_date(extract_date)
+        ):
+            typer.echo(json.dumps(record))
+        return
+    if follow:
+        console.print(
+            f"streaming ADT micro-batches at {events_per_second}/s into {settings.landing_dir} (Ctrl-C stops)"
+        )
+        try:
+            simulator.follow(
+                settings.landing_dir,
+                events_per_second=events_per_second,
+                max_events=max_events,
+                duration_s=duration,
+                seed=seed,
+                tenant=settings.tenant,
+                env=settings.environment,
+                on_batch=lambda batch_id, records: console.log(f"{batch_id}: {records} records"),
+            )
+        except KeyboardInterrupt:
+            console.print("stopped")
+        return
+    result = simulator.simulate_adt_day(
+        settings.landing_dir,
+        day=_parse_date(extract_date),
+        seed=seed,
+        tenant=settings.tenant,
+        env=settings.environment,
+    )
+    console.print(
+        f"ADT {result.day}: {len(result.batch_ids)} micro-batches, {result.events:,} records "
+        f"({result.admissions:,} admissions, {result.discharges:,} discharges,"
+        f" {result.transfers:,} transfers)"
+    )
+
+
 @app.command("load")
 def load(
     source: Annotated[
-        str, typer.Argument(help="ehr (landing files), ehr-api (the FHIR API) or reference (ICD-10-CM).")
+        str,
+        typer.Argument(help="ehr (landing files), ehr-api (the FHIR API), adt (event stream) or reference."),
     ] = "ehr",
     base_url: Annotated[str, typer.Option(help="FHIR API root for ehr-api.")] = "http://127.0.0.1:8090",
 ) -> None:
@@ -199,12 +261,19 @@ def load(
 
             result = load_ehr_api_to_bronze(settings, base_url)
             console.print(f"{result.files} page(s), {result.rows:,} rows into bronze")
+        elif source == "adt":
+            from ingestion.adt.pipeline import load_adt_to_bronze
+
+            counts = load_adt_to_bronze(settings)
+            console.print(
+                f"{counts['adt__events']:,} ADT records, {counts['adt__rejected_line']:,} rejected lines"
+            )
         elif source == "reference":
             from ingestion.reference.icd10_cm import load_reference_to_bronze
 
             console.print(f"{load_reference_to_bronze(settings):,} ICD-10-CM rows into bronze")
         else:
-            raise typer.BadParameter("choose ehr, ehr-api or reference", param_hint="SOURCE")
+            raise typer.BadParameter("choose ehr, ehr-api, adt or reference", param_hint="SOURCE")
 
 
 # -- database -------------------------------------------------------------------------------

@@ -9,24 +9,29 @@ from dagster import (
     schedule,
 )
 
+from orchestration.assets.adt import ADT_LANDING_KEY
 from orchestration.assets.ehr import EHR_EXTRACT_KEY
 
 DAILY_JOB_NAME = "daily_pipeline"
 EXTRACT_OP_NAME = EHR_EXTRACT_KEY.to_python_identifier()
+ADT_OP_NAME = ADT_LANDING_KEY.to_python_identifier()
 
 daily_pipeline = define_asset_job(
     name=DAILY_JOB_NAME,
     selection=AssetSelection.all(),
-    description="Simulated EHR extract → dlt bronze → dbt silver/snapshots/gold → quality checks.",
+    description=(
+        "Simulated EHR extract and ADT stream → dlt bronze → dbt silver/snapshots/gold → quality checks."
+    ),
     op_retry_policy=RetryPolicy(max_retries=1, delay=120),
     tags={"carehouse/pipeline": "daily"},
 )
 
 
 def extract_run_config(extract_date: str, seed: int = 42, patients: int = 5000) -> dict:
-    """Run config for one day's pipeline (the only configurable asset is the extract)."""
-    config = {"extract_date": extract_date, "seed": seed, "patients": patients}
-    return {"ops": {EXTRACT_OP_NAME: {"config": config}}}
+    """Run config for one day's pipeline: the EHR extract and the ADT stream of that day."""
+    ehr = {"extract_date": extract_date, "seed": seed, "patients": patients}
+    adt = {"extract_date": extract_date, "seed": seed}
+    return {"ops": {EXTRACT_OP_NAME: {"config": ehr}, ADT_OP_NAME: {"config": adt}}}
 
 
 @schedule(job=daily_pipeline, cron_schedule="0 6 * * *", execution_timezone="UTC")

@@ -15,6 +15,7 @@ COMMANDS = [
     ["simulate"],
     ["simulate", "ehr"],
     ["simulate", "ehr-api"],
+    ["simulate", "adt"],
     ["db"],
     ["db", "start"],
     ["db", "stop"],

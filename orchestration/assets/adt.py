@@ -1,0 +1,126 @@
+"""The ADT event stream as assets: the simulated day's micro-batches, then dlt into bronze.
+
+The daily job simulates and loads a whole day; between runs, ``adt_stream_sensor`` notices
+new complete micro-batches (e.g. from ``carehouse simulate adt --follow``) and launches the
+``adt_flow`` job, which loads them and rebuilds only the patient-flow models downstream.
+"""
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from typing import Any
+
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetSelection,
+    Config,
+    DefaultSensorStatus,
+    Failure,
+    MaterializeResult,
+    RunRequest,
+    SensorEvaluationContext,
+    SensorResult,
+    SkipReason,
+    asset,
+    define_asset_job,
+    sensor,
+)
+from dagster_dlt import DagsterDltResource, dlt_assets
+from pydantic import Field
+
+from ingestion.adt.bronze import ENTITY, EVENTS_TABLE, SYSTEM, adt_bronze_source
+from ingestion.adt.pipeline import adt_pipeline
+from ingestion.adt.simulator import simulate_adt_day
+from ingestion.bronze_pipeline import BRONZE_SCHEMA, LOADER_FILE_FORMAT
+from ingestion.landing import complete_batches
+from orchestration.assets.dlt_translator import BronzeDltTranslator
+from warehouse.schemas import ensure_schemas_and_roles
+from warehouse.settings import get_settings
+
+ADT_LANDING_KEY = AssetKey(["landing", "adt_events"])
+ADT_BRONZE_KEY = AssetKey([BRONZE_SCHEMA, EVENTS_TABLE])
+ADT_SENSOR_INTERVAL_S = 15  # new micro-batches are picked up within 30 seconds
+
+
+class AdtDayConfig(Config):
+    """Which day of admission/discharge traffic the simulated hospitals stream."""
+
+    extract_date: str = Field(default="", description="YYYY-MM-DD; empty means today (UTC)")
+    seed: int = Field(default=42, description="same seed and days give byte-identical batches")
+
+    def resolved_date(self) -> date:
+        return date.fromisoformat(self.extract_date) if self.extract_date else datetime.now(UTC).date()
+
+
+@asset(key=ADT_LANDING_KEY, group_name="landing", kinds={"python"})
+def adt_events_landing(context: AssetExecutionContext, config: AdtDayConfig) -> MaterializeResult:
+    """A day of ADT micro-batches in the landing zone (simulated; the first day warms up 14 days)."""
+    settings = get_settings()
+    try:
+        result = simulate_adt_day(
+            settings.landing_dir,
+            day=config.resolved_date(),
+            seed=config.seed,
+            tenant=settings.tenant,
+            env=settings.environment,
+        )
+    except ValueError as exc:  # e.g. a day before the feed's first day: retrying cannot help
+        raise Failure(description=str(exc), allow_retries=False) from exc
+    context.log.info(f"ADT {result.day}: {len(result.batch_ids)} micro-batches, {result.events:,} records")
+    return MaterializeResult(
+        metadata={
+            "day": str(result.day),
+            "micro_batches": len(result.batch_ids),
+            "records": result.events,
+            "admissions": result.admissions,
+            "discharges": result.discharges,
+            "transfers": result.transfers,
+            **{f"dirty_{name.lower()}": count for name, count in sorted(result.dirty_by_scenario.items())},
+        }
+    )
+
+
+@dlt_assets(
+    dlt_source=adt_bronze_source(),
+    dlt_pipeline=adt_pipeline(with_credentials=False),
+    name="adt_bronze",
+    dagster_dlt_translator=BronzeDltTranslator(upstream=[ADT_LANDING_KEY]),
+)
+def adt_bronze_assets(context: AssetExecutionContext, dlt: DagsterDltResource) -> Iterator[Any]:
+    """New complete micro-batches, appended exactly once, with partition/offset/producer time."""
+    settings = get_settings()
+    ensure_schemas_and_roles(settings)
+    yield from dlt.run(
+        context=context,
+        dlt_source=adt_bronze_source(lambda: settings),
+        dlt_pipeline=adt_pipeline(settings),
+        loader_file_format=LOADER_FILE_FORMAT,
+    )
+
+
+adt_flow = define_asset_job(
+    name="adt_flow",
+    selection=AssetSelection.assets(ADT_BRONZE_KEY).downstream(),
+    description="Load new ADT micro-batches and rebuild the patient-flow models downstream of them.",
+    tags={"carehouse/pipeline": "adt"},
+)
+
+
+def latest_complete_batch() -> str | None:
+    settings = get_settings()
+    batches = complete_batches(settings.landing_dir, settings.tenant, settings.environment, SYSTEM, ENTITY)
+    return batches[-1].name if batches else None
+
+
+@sensor(
+    job=adt_flow,
+    minimum_interval_seconds=ADT_SENSOR_INTERVAL_S,
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Starts adt_flow when complete ADT micro-batches arrive that no run has picked up yet.",
+)
+def adt_stream_sensor(context: SensorEvaluationContext) -> SensorResult | SkipReason:
+    """Batch ids sort chronologically, so the cursor is the newest batch already requested."""
+    newest = latest_complete_batch()
+    if newest is None or (context.cursor and newest <= context.cursor):
+        return SkipReason("no new complete ADT micro-batches")
+    return SensorResult(run_requests=[RunRequest(run_key=f"adt-{newest}")], cursor=newest)
