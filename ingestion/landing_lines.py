@@ -8,9 +8,15 @@ the reason instead of failing its batch.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import orjson
+import pyarrow as pa
+from psycopg import sql
+
+from warehouse.connection import connect, table_exists
+from warehouse.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -51,3 +57,33 @@ def classify_line(raw: bytes) -> tuple[str | None, str | None]:
     if b"\\u0000" in raw:  # valid JSON, but Postgres jsonb cannot store NUL characters
         return None, "contains a \\u0000 escape that jsonb cannot store"
     return raw.decode("utf-8"), None
+
+
+def repeated_columns(values: dict[str, str], ingested_at: datetime, rows: int) -> dict[str, pa.Array]:
+    """Lineage that is the same for every row of a batch, as repeated Arrow values, plus
+    ``ingested_at``. One builder for every bronze loader keeps their columns identical."""
+    columns = {name: pa.array([value] * rows, pa.string()) for name, value in values.items()}
+    columns["ingested_at"] = pa.array([ingested_at] * rows, pa.timestamp("us", tz="UTC"))
+    return columns
+
+
+def loaded_source_files(settings: Settings, schema: str, tables: dict[str, str | None]) -> set[str]:
+    """Source files bronze already holds in ``tables`` (table -> entity filter or None).
+
+    Bronze itself is the record of what was loaded, so a load stays idempotent when dlt's local
+    state is lost or the warehouse is swapped.
+    """
+    loaded: set[str] = set()
+    with connect(settings) as conn:
+        for table, entity in tables.items():
+            if not table_exists(conn, schema, table):
+                continue
+            query = sql.SQL("select distinct source_file from {}.{}").format(
+                sql.Identifier(schema), sql.Identifier(table)
+            )
+            if entity is None:
+                rows = conn.execute(query)
+            else:
+                rows = conn.execute(query + sql.SQL(" where entity = %s"), (entity,))
+            loaded.update(r[0] for r in rows)
+    return loaded

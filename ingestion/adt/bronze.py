@@ -20,8 +20,7 @@ from dlt.sources import DltResource
 
 from ingestion.bronze_pipeline import BRONZE_SCHEMA
 from ingestion.landing import complete_batch_files
-from ingestion.landing_lines import FileLineage, classify_line
-from warehouse.connection import connect, table_exists
+from ingestion.landing_lines import FileLineage, classify_line, loaded_source_files, repeated_columns
 from warehouse.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -90,9 +89,7 @@ def _lineage_columns(lineage: FileLineage, ingested_at: datetime, rows: int) -> 
         "batch_id": lineage.batch_id,
         "source_file": lineage.source_file,
     }
-    columns = {name: pa.array([value] * rows, pa.string()) for name, value in values.items()}
-    columns["ingested_at"] = pa.array([ingested_at] * rows, pa.timestamp("us", tz="UTC"))
-    return columns
+    return repeated_columns(values, ingested_at, rows)
 
 
 def read_stream_file(path: Path, landing_root: Path, ingested_at: datetime) -> Iterator[tuple[str, pa.Table]]:
@@ -148,13 +145,7 @@ def read_stream_file(path: Path, landing_root: Path, ingested_at: datetime) -> I
 
 
 def files_already_in_bronze(settings: Settings) -> set[str]:
-    loaded: set[str] = set()
-    with connect(settings) as conn:
-        for table in (EVENTS_TABLE, REJECTED_TABLE):
-            if table_exists(conn, BRONZE_SCHEMA, table):
-                rows = conn.execute(f"select distinct source_file from {BRONZE_SCHEMA}.{table}")
-                loaded.update(r[0] for r in rows)
-    return loaded
+    return loaded_source_files(settings, BRONZE_SCHEMA, {EVENTS_TABLE: None, REJECTED_TABLE: None})
 
 
 def new_stream_files(settings: Settings) -> list[Path]:

@@ -27,8 +27,7 @@ from dlt.sources import DltResource
 from ingestion.bronze_pipeline import BRONZE_SCHEMA
 from ingestion.ehr.resources import ENTITIES
 from ingestion.landing import complete_batch_files
-from ingestion.landing_lines import FileLineage, classify_line
-from warehouse.connection import connect, table_exists
+from ingestion.landing_lines import FileLineage, classify_line, loaded_source_files, repeated_columns
 from warehouse.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -77,16 +76,14 @@ def bronze_table(entity: str) -> str:
 
 def _constant_columns(lineage: FileLineage, ingested_at: datetime, rows: int) -> dict[str, pa.Array]:
     """Lineage is the same for every line of a file: build it as repeated Arrow values."""
-    text = {
+    values = {
         "ehr_system": lineage.ehr_system,
         "tenant": lineage.tenant,
         "environment": lineage.environment,
         "batch_id": lineage.batch_id,
         "source_file": lineage.source_file,
     }
-    columns = {name: pa.array([value] * rows, pa.string()) for name, value in text.items()}
-    columns["ingested_at"] = pa.array([ingested_at] * rows, pa.timestamp("us", tz="UTC"))
-    return columns
+    return repeated_columns(values, ingested_at, rows)
 
 
 def _resource_table(resources: list[bytes], lines: list[int], lineage: FileLineage, at: datetime) -> pa.Table:
@@ -159,20 +156,7 @@ def read_landing_file(
 
 def files_already_in_bronze(settings: Settings, entity: str) -> set[str]:
     """Source files that bronze already holds for this entity (as rows or as rejected lines)."""
-    loaded: set[str] = set()
-    with connect(settings) as conn:
-        table = bronze_table(entity)
-        if table_exists(conn, BRONZE_SCHEMA, table):
-            loaded.update(
-                r[0] for r in conn.execute(f"select distinct source_file from {BRONZE_SCHEMA}.{table}")
-            )
-        if table_exists(conn, BRONZE_SCHEMA, REJECTED_TABLE):
-            rows = conn.execute(
-                f"select distinct source_file from {BRONZE_SCHEMA}.{REJECTED_TABLE} where entity = %s",
-                (entity,),
-            )
-            loaded.update(r[0] for r in rows)
-    return loaded
+    return loaded_source_files(settings, BRONZE_SCHEMA, {bronze_table(entity): None, REJECTED_TABLE: entity})
 
 
 def new_landing_files(settings: Settings, entity: str) -> list[Path]:

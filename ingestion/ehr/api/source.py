@@ -49,6 +49,7 @@ from ingestion.ehr.bronze import (
     bronze_table,
 )
 from ingestion.ehr.resources import EHR_SYSTEMS, ENTITIES, RESOURCE_TYPES
+from ingestion.landing_lines import repeated_columns
 from warehouse.connection import connect, table_exists
 from warehouse.settings import Settings, get_settings
 
@@ -121,16 +122,16 @@ class _Lineage:
 
     def columns(self, source_files: list[str], lines: list[int]) -> dict[str, pa.Array]:
         """The lineage columns, in the file path's order (resource first, line_number last)."""
-        rows = len(lines)
         text = {
             "ehr_system": self.ehr_system,
             "tenant": self.tenant,
             "environment": self.environment,
             "batch_id": self.batch_id,
         }
-        columns = {name: pa.array([value] * rows, pa.string()) for name, value in text.items()}
+        columns = repeated_columns(text, self.ingested_at, len(lines))
+        ingested_at = columns.pop("ingested_at")  # keep the file path's column order
         columns["source_file"] = pa.array(source_files, pa.string())
-        columns["ingested_at"] = pa.array([self.ingested_at] * rows, pa.timestamp("us", tz="UTC"))
+        columns["ingested_at"] = ingested_at
         return columns
 
 
