@@ -91,10 +91,6 @@ class Settings:
     def dlt_pipelines_dir(self) -> Path:
         return self.home / "dlt"
 
-    @property
-    def dbt_target_dir(self) -> Path:
-        return self.home / "dbt_target"
-
     @cached_property
     def dsn(self) -> str:
         """The DSN of the warehouse; starts the embedded server on first use when no DSN is set."""
