@@ -136,6 +136,9 @@ def run_ingest_benchmark(settings: Settings, rows: int, console: Console | None 
                         while chunk := handle.read(1 << 20):
                             copy.write(chunk)
             copy_s = time.perf_counter() - started
+            copied = conn.execute("select count(*) from public.bench_copy").fetchone()[0]
+            if copied != rows:
+                raise RuntimeError(f"plain COPY landed {copied} rows, expected {rows}")
     finally:
         with psycopg.connect(admin_dsn, autocommit=True) as conn:
             conn.execute(
