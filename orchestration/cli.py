@@ -111,6 +111,12 @@ def _print_summary(summary) -> None:  # summary: orchestration.summary.Warehouse
         f"{summary.sampled_encounters:,} of {summary.review_encounters:,}"
         f" ({summary.sampled_patients:,} patients)",
     )
+    if summary.ar_as_of is not None:
+        days = "n/a" if summary.days_in_ar is None else f"{summary.days_in_ar:.1f}"
+        totals.add_row(
+            "accounts receivable",
+            f"${summary.ar_outstanding:,.2f} outstanding on {summary.ar_as_of}, {days} days in AR",
+        )
     console.print(totals)
 
 
@@ -144,6 +150,32 @@ def simulate_ehr(
         f"{result.kind} extract {result.batch_id}: {len(result.files)} files, "
         f"{sum(result.lines_by_entity.values()):,} lines ({result.malformed_lines:,} malformed) "
         f"in {settings.landing_dir}"
+    )
+
+
+@simulate_app.command("revenue-cycle")
+def simulate_revenue_cycle(extract_date: DateOption = None, seed: SeedOption = 42) -> None:
+    """Write one day of hospital billing extracts and the payer claim files that arrive that day.
+
+    Charges come from the EHR's finished encounters in the landing zone, so run
+    `carehouse simulate ehr` for the day first. The first day lands the billing history.
+    """
+    from ingestion.billing.simulator import simulate_revenue_cycle_day
+
+    settings = get_settings()
+    day = _parse_date(extract_date)
+    with console.status("simulating billing extracts and payer claim files…"):
+        try:
+            result = simulate_revenue_cycle_day(
+                settings.landing_dir, day=day, seed=seed, tenant=settings.tenant, env=settings.environment
+            )
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--date") from None
+    rows = ", ".join(f"{entity} {count:,}" for entity, count in sorted(result.rows_by_entity.items()))
+    dirty = ", ".join(f"{reason} {count:,}" for reason, count in sorted(result.dirty_by_reason.items()))
+    console.print(
+        f"revenue cycle {result.day}: {len(result.files)} files ({result.claim_files} claim files, "
+        f"{result.resubmitted_claim_files} resubmitted); rows: {rows}; injected defects: {dirty or 'none'}"
     )
 
 
@@ -241,9 +273,16 @@ def simulate_adt(
 def load(
     source: Annotated[
         str,
-        typer.Argument(help="ehr (landing files), ehr-api (the FHIR API), adt (event stream) or reference."),
+        typer.Argument(
+            help="ehr (landing files), ehr-api (the FHIR API), adt (event stream), feeds (every CSV feed"
+            " of ingestion/load_config.yaml: billing extracts, payer claim files) or reference."
+        ),
     ] = "ehr",
     base_url: Annotated[str, typer.Option(help="FHIR API root for ehr-api.")] = "http://127.0.0.1:8090",
+    config: Annotated[
+        str | None,
+        typer.Option(help="Load config for feeds (default: CAREHOUSE_LOAD_CONFIG, else the packaged one)."),
+    ] = None,
 ) -> None:
     """Land new data of one source in bronze with dlt (without the rest of the pipeline)."""
     from warehouse.schemas import ensure_schemas_and_roles
@@ -268,12 +307,24 @@ def load(
             console.print(
                 f"{counts['adt__events']:,} ADT records, {counts['adt__rejected_line']:,} rejected lines"
             )
+        elif source == "feeds":
+            from ingestion.feeds.config import LoadConfigError
+            from ingestion.feeds.pipeline import load_feeds_to_bronze
+
+            try:
+                result = load_feeds_to_bronze(settings, config_path=config)
+            except LoadConfigError as exc:
+                raise typer.BadParameter(str(exc), param_hint="--config") from None
+            console.print(
+                f"{len(result.files)} new file(s), {result.rows:,} rows into bronze, "
+                f"{result.rejected_rows:,} rejected, {len(result.schema_changes)} schema change(s)"
+            )
         elif source == "reference":
             from ingestion.reference.icd10_cm import load_reference_to_bronze
 
             console.print(f"{load_reference_to_bronze(settings):,} ICD-10-CM rows into bronze")
         else:
-            raise typer.BadParameter("choose ehr, ehr-api, adt or reference", param_hint="SOURCE")
+            raise typer.BadParameter("choose ehr, ehr-api, adt, feeds or reference", param_hint="SOURCE")
 
 
 # -- database -------------------------------------------------------------------------------
@@ -379,6 +430,23 @@ def bench_ingest(
         f"plain COPY into jsonb:           {report.copy_rows_per_s:,.0f} rows/s ({report.copy_s:.1f} s)"
     )
     typer.echo(f"bronze_load_vs_copy_ratio={report.ratio:.2f}")
+
+
+@bench_app.command("feeds")
+def bench_feeds(
+    rows: Annotated[int, typer.Option(help="Billing transaction rows to load.", min=1000)] = 1_000_000,
+) -> None:
+    """Time the CSV feed loader (default load config) against a plain COPY of the same CSV files."""
+    from orchestration.bench import run_feeds_benchmark
+
+    report = run_feeds_benchmark(get_settings(), rows=rows, console=console)
+    console.print(
+        f"feeds load (dlt, Arrow → COPY):  {report.bronze_rows_per_s:,.0f} rows/s ({report.bronze_s:.1f} s)"
+    )
+    console.print(
+        f"plain COPY into 16 text columns: {report.copy_rows_per_s:,.0f} rows/s ({report.copy_s:.1f} s)"
+    )
+    typer.echo(f"feeds_load_vs_copy_ratio={report.ratio:.2f}")
 
 
 def main() -> None:  # pragma: no cover - console script shim

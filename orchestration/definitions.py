@@ -8,6 +8,7 @@ from orchestration.assets.adt import adt_bronze_assets, adt_events_landing, adt_
 from orchestration.assets.dbt import dbt_gold_assets, dbt_silver_assets, dbt_snapshot_assets
 from orchestration.assets.ehr import ehr_bronze_assets, ehr_extract
 from orchestration.assets.reference import reference_bronze_assets
+from orchestration.assets.revenue_cycle import feeds_bronze_assets, revenue_cycle_files
 from orchestration.checks import great_expectations
 from orchestration.dbt_project import carehouse_dbt
 from orchestration.jobs import daily_pipeline, daily_pipeline_schedule
@@ -19,6 +20,8 @@ defs = Definitions(
         adt_events_landing,
         adt_bronze_assets,
         reference_bronze_assets,
+        revenue_cycle_files,
+        feeds_bronze_assets,
         dbt_silver_assets,
         dbt_snapshot_assets,
         dbt_gold_assets,

@@ -11,16 +11,19 @@ from dagster import (
 
 from orchestration.assets.adt import ADT_LANDING_KEY
 from orchestration.assets.ehr import EHR_EXTRACT_KEY
+from orchestration.assets.revenue_cycle import REVENUE_LANDING_KEY
 
 DAILY_JOB_NAME = "daily_pipeline"
 EXTRACT_OP_NAME = EHR_EXTRACT_KEY.to_python_identifier()
 ADT_OP_NAME = ADT_LANDING_KEY.to_python_identifier()
+REVENUE_OP_NAME = REVENUE_LANDING_KEY.to_python_identifier()
 
 daily_pipeline = define_asset_job(
     name=DAILY_JOB_NAME,
     selection=AssetSelection.all(),
     description=(
-        "Simulated EHR extract and ADT stream → dlt bronze → dbt silver/snapshots/gold → quality checks."
+        "Simulated EHR extract, ADT stream, billing extracts and payer claim files → dlt bronze"
+        " → dbt silver/snapshots/gold → quality checks."
     ),
     op_retry_policy=RetryPolicy(max_retries=1, delay=120),
     tags={"carehouse/pipeline": "daily"},
@@ -28,10 +31,17 @@ daily_pipeline = define_asset_job(
 
 
 def extract_run_config(extract_date: str, seed: int = 42, patients: int = 5000) -> dict:
-    """Run config for one day's pipeline: the EHR extract and the ADT stream of that day."""
+    """Run config for one day's pipeline: the EHR extract, the ADT stream and the revenue-cycle
+    files of that day."""
     ehr = {"extract_date": extract_date, "seed": seed, "patients": patients}
-    adt = {"extract_date": extract_date, "seed": seed}
-    return {"ops": {EXTRACT_OP_NAME: {"config": ehr}, ADT_OP_NAME: {"config": adt}}}
+    day = {"extract_date": extract_date, "seed": seed}
+    return {
+        "ops": {
+            EXTRACT_OP_NAME: {"config": ehr},
+            ADT_OP_NAME: {"config": day},
+            REVENUE_OP_NAME: {"config": day},
+        }
+    }
 
 
 @schedule(job=daily_pipeline, cron_schedule="0 6 * * *", execution_timezone="UTC")

@@ -6,6 +6,8 @@ Counts only: nothing here reads a column that could carry PHI.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
 
 from psycopg import sql
 
@@ -27,6 +29,10 @@ class WarehouseSummary:
     sampled_encounters: int
     sampled_patients: int
     review_encounters: int
+    # revenue cycle on the last posting day (None before the first billing load)
+    ar_as_of: date | None = None
+    ar_outstanding: Decimal | None = None
+    days_in_ar: Decimal | None = None
 
     def rows(self, schema: str, table: str) -> int:
         return next((t.rows for t in self.tables if (t.schema, t.table) == (schema, table)), 0)
@@ -40,7 +46,12 @@ class WarehouseSummary:
 
     @property
     def rejected_lines(self) -> int:
-        return self.rows("bronze", "ehr__rejected_line")
+        """Landing lines/rows no loader could store as a record (every source's rejected table)."""
+        return sum(
+            t.rows
+            for t in self.tables
+            if t.schema == "bronze" and t.table.endswith(("__rejected_line", "__rejected_row"))
+        )
 
 
 def _tables(conn, schema: str) -> list[str]:
@@ -68,4 +79,13 @@ def collect_summary(settings: Settings) -> WarehouseSummary:
                 " count(distinct sample_key) filter (where is_sampled),"
                 " count(*) from review.mart_chart_review"
             ).fetchone()
-    return WarehouseSummary(tables, sampled[0], sampled[1], sampled[2])
+        ar: tuple = (None, None, None)
+        if any(t.schema == "gold" and t.table == "mart_days_in_ar_by_month" for t in tables):
+            ar = (
+                conn.execute(
+                    "select month_end_date, ar_outstanding, days_in_ar from gold.mart_days_in_ar_by_month"
+                    " order by month_end_date desc limit 1"
+                ).fetchone()
+                or ar
+            )
+    return WarehouseSummary(tables, sampled[0], sampled[1], sampled[2], *ar)

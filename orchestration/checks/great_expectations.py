@@ -132,3 +132,59 @@ SILVER_COMPLETED_ENCOUNTERS = TableSuite(
 )
 def gx_silver_completed_encounters(context: AssetCheckExecutionContext) -> AssetCheckResult:
     return validate_table(SILVER_COMPLETED_ENCOUNTERS)
+
+
+def _bronze_transaction_expectations() -> list[object]:
+    import great_expectations.expectations as gxe
+
+    lineage = ("source_system", "source_file", "file_date", "row_number", "batch_id", "ingested_at")
+    return [
+        gxe.ExpectTableRowCountToBeBetween(min_value=1),
+        *[gxe.ExpectColumnValuesToNotBeNull(column=column) for column in lineage],
+        gxe.ExpectColumnValuesToBeInSet(column="source_system", value_set=["athena", "epic"]),
+        gxe.ExpectCompoundColumnsToBeUnique(column_list=["source_file", "row_number"]),
+        gxe.ExpectColumnValuesToBeBetween(column="row_number", min_value=1),
+    ]
+
+
+BRONZE_TRANSACTIONS = TableSuite("bronze", "billing__transactions", _bronze_transaction_expectations)
+
+
+@asset_check(
+    asset=AssetKey(["bronze", "billing__transactions"]),
+    name="gx_bronze_transactions_lineage",
+    blocking=True,
+    description="GX: every bronze billing row names its system, file, file date and row, once.",
+)
+def gx_bronze_transactions(context: AssetCheckExecutionContext) -> AssetCheckResult:
+    return validate_table(BRONZE_TRANSACTIONS)
+
+
+def _silver_transaction_expectations() -> list[object]:
+    import great_expectations.expectations as gxe
+
+    required = ("transaction_key", "charge_key", "account_key", "payer_key", "service_date", "posting_date")
+    return [
+        *[gxe.ExpectColumnValuesToNotBeNull(column=column) for column in (*required, "amount", "ar_amount")],
+        gxe.ExpectColumnValuesToBeUnique(column="transaction_key"),
+        gxe.ExpectColumnValuesToBeInSet(
+            column="transaction_type", value_set=["CHARGE", "PAYMENT", "ADJUSTMENT", "WRITE_OFF"]
+        ),
+        gxe.ExpectColumnValuesToBeBetween(column="amount", min_value=0),
+        gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A="posting_date", column_B="service_date", or_equal=True
+        ),
+    ]
+
+
+SILVER_TRANSACTIONS = TableSuite("silver", "cdm_transactions", _silver_transaction_expectations)
+
+
+@asset_check(
+    asset=AssetKey(["silver", "cdm_transactions"]),
+    name="gx_silver_transactions",
+    blocking=True,
+    description="GX: usable transactions only: typed, positive amounts, posted on or after service.",
+)
+def gx_silver_transactions(context: AssetCheckExecutionContext) -> AssetCheckResult:
+    return validate_table(SILVER_TRANSACTIONS)

@@ -1,72 +1,26 @@
 """The whole pipeline, end to end, through Dagster, on a real Postgres.
 
-One module-scoped scenario runs the daily job three times: the initial extract on day 1,
-day 1 again (must change nothing), then day 2's incremental extract. The tests read what
-the warehouse holds after each run.
+The scenario (tests/e2e/conftest.py) runs the daily job three times: the initial extract on
+day 1, day 1 again (must change nothing), then day 2's incremental extract. The tests read
+what the warehouse holds after each run.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 import psycopg
 import pytest
-from typer.testing import CliRunner
 
 from ingestion.ehr.bronze import ENTITIES, REJECTED_TABLE, bronze_table
 from ingestion.landing import complete_batches, read_manifest
-from orchestration.cli import app
-from orchestration.runner import PipelineRun, run_daily_pipeline
-from orchestration.summary import WarehouseSummary, collect_summary
+from tests.e2e.conftest import PATIENTS, SEED, Scenario, query, sampling_decisions
 from warehouse.sampling import SAMPLING_METHOD, sample_bucket
 from warehouse.schemas import ANALYST_ROLE, REVIEWER_ROLE
 from warehouse.settings import Settings
 
 pytestmark = pytest.mark.e2e
-
-DAY_1 = date(2025, 3, 1)
-DAY_2 = date(2025, 3, 2)
-PATIENTS = 600
-SEED = 11
-
-
-@dataclass
-class Scenario:
-    settings: Settings
-    runs: dict[str, PipelineRun]
-    summaries: dict[str, WarehouseSummary]
-    cli_exit_code: int
-    cli_output: str
-    day1_decisions: dict[str, bool]
-
-
-@pytest.fixture(scope="module")
-def scenario(warehouse_settings: Settings) -> Iterator[Scenario]:
-    runs: dict[str, PipelineRun] = {}
-    summaries: dict[str, WarehouseSummary] = {}
-    runs["day1"] = run_daily_pipeline(DAY_1, seed=SEED, patients=PATIENTS, settings=warehouse_settings)
-    summaries["day1"] = collect_summary(warehouse_settings)
-    day1_decisions = _sampling_decisions(warehouse_settings)
-    # the same day again, the way a user runs it: through the command line
-    args = ["run", "--date", DAY_1.isoformat(), "--seed", str(SEED), "--patients", str(PATIENTS)]
-    cli = CliRunner().invoke(app, args)
-    summaries["day1_again"] = collect_summary(warehouse_settings)
-    runs["day2"] = run_daily_pipeline(DAY_2, seed=SEED, patients=PATIENTS, settings=warehouse_settings)
-    summaries["day2"] = collect_summary(warehouse_settings)
-    yield Scenario(warehouse_settings, runs, summaries, cli.exit_code, cli.output, day1_decisions)
-
-
-def _sampling_decisions(settings: Settings) -> dict[str, bool]:
-    return dict(_query(settings, "select distinct sample_key, is_sampled from review.mart_chart_review"))
-
-
-def _query(settings: Settings, sql: str, params: tuple = ()) -> list[tuple]:
-    with psycopg.connect(settings.dsn) as conn:
-        return conn.execute(sql, params).fetchall()
 
 
 def test_every_run_succeeds_with_all_checks_passing(scenario: Scenario) -> None:
@@ -82,6 +36,7 @@ def test_carehouse_run_prints_the_summary(scenario: Scenario) -> None:
         "rows quarantined",
         "encounters sampled for review",
         "mart_chart_review",
+        "accounts receivable",
     ):
         assert expected in scenario.cli_output
 
@@ -97,7 +52,7 @@ def test_runs_are_recorded_in_the_dagster_instance_the_ui_reads(scenario: Scenar
 def test_initial_extract_has_two_years_and_default_shape(scenario: Scenario) -> None:
     first = scenario.summaries["day1"]
     assert first.rows("bronze", "ehr__encounter") > PATIENTS * 4
-    span = _query(
+    span = query(
         scenario.settings,
         "select max(started_at)::date - min(started_at)::date from gold.fct_encounters",
     )[0][0]
@@ -118,7 +73,7 @@ def test_next_day_lands_an_incremental_extract_on_top(scenario: Scenario) -> Non
     # the increment is small next to two years of history
     added = after.rows("bronze", "ehr__encounter") - before.rows("bronze", "ehr__encounter")
     assert added < before.rows("bronze", "ehr__encounter") / 10
-    batches = _query(scenario.settings, "select count(distinct batch_id) from bronze.ehr__encounter")[0][0]
+    batches = query(scenario.settings, "select count(distinct batch_id) from bronze.ehr__encounter")[0][0]
     assert batches == 2
 
 
@@ -131,8 +86,8 @@ def test_every_landing_line_is_in_bronze_or_rejected(scenario: Scenario) -> None
                 settings.landing_dir, settings.tenant, settings.environment, "*", entity
             )
         )
-        in_bronze = _query(settings, f"select count(*) from bronze.{bronze_table(entity)}")[0][0]
-        rejected = _query(
+        in_bronze = query(settings, f"select count(*) from bronze.{bronze_table(entity)}")[0][0]
+        rejected = query(
             settings, f"select count(*) from bronze.{REJECTED_TABLE} where entity = %s", (entity,)
         )[0][0]
         assert landed == in_bronze + rejected, entity
@@ -140,7 +95,7 @@ def test_every_landing_line_is_in_bronze_or_rejected(scenario: Scenario) -> None
 
 
 def test_silver_reconciles_with_bronze(scenario: Scenario) -> None:
-    bronze, staged, quarantined, versions, completed, finished = _query(
+    bronze, staged, quarantined, versions, completed, finished = query(
         scenario.settings,
         """
         select
@@ -158,7 +113,7 @@ def test_silver_reconciles_with_bronze(scenario: Scenario) -> None:
 
 
 def test_silver_keeps_the_latest_version_of_each_encounter(scenario: Scenario) -> None:
-    rows = _query(
+    rows = query(
         scenario.settings,
         """
         with latest as (
@@ -175,20 +130,20 @@ def test_silver_keeps_the_latest_version_of_each_encounter(scenario: Scenario) -
     )[0]
     mismatched, compared = rows
     assert compared > 0 and mismatched == 0
-    re_sent = _query(
+    re_sent = query(
         scenario.settings, "select count(*) from silver.int_encounters_deduplicated where versions_seen > 1"
     )
     assert re_sent[0][0] > 0
 
 
 def test_only_completed_encounters_reach_gold(scenario: Scenario) -> None:
-    gold, completed = _query(
+    gold, completed = query(
         scenario.settings,
         "select (select count(*) from gold.fct_encounters),"
         " (select count(*) from silver.int_encounters_completed)",
     )[0]
     assert gold == completed
-    share = _query(
+    share = query(
         scenario.settings,
         "select avg((encounter_status = 'finished')::int) from silver.int_encounters_deduplicated",
     )[0][0]
@@ -196,7 +151,7 @@ def test_only_completed_encounters_reach_gold(scenario: Scenario) -> None:
 
 
 def test_sql_sampling_agrees_with_the_python_reference_for_every_patient(scenario: Scenario) -> None:
-    rows = _query(
+    rows = query(
         scenario.settings,
         "select distinct sample_key, sample_bucket, is_sampled, sample_rate_pct, sampling_method"
         " from review.mart_chart_review",
@@ -214,7 +169,7 @@ def test_sql_sampling_agrees_with_the_python_reference_for_every_patient(scenari
 
 def _decisions_by_patient(settings: Settings) -> dict[str, list[bool]]:
     decisions: dict[str, list[bool]] = {}
-    for key, sampled in _query(settings, "select sample_key, is_sampled from review.mart_chart_review"):
+    for key, sampled in query(settings, "select sample_key, is_sampled from review.mart_chart_review"):
         decisions.setdefault(key, []).append(sampled)
     return decisions
 
@@ -222,7 +177,7 @@ def _decisions_by_patient(settings: Settings) -> dict[str, list[bool]]:
 def test_sampling_decisions_are_stable_across_days(scenario: Scenario) -> None:
     # the mart is rebuilt every run; a patient sampled on day 1 is still sampled after day 2
     # (and one not sampled is still not), whatever day 2 added
-    day2 = _sampling_decisions(scenario.settings)
+    day2 = sampling_decisions(scenario.settings)
     common = scenario.day1_decisions.keys() & day2.keys()
     assert len(common) > len(scenario.day1_decisions) * 0.9
     assert {key: day2[key] for key in common} == {key: scenario.day1_decisions[key] for key in common}
@@ -231,7 +186,7 @@ def test_sampling_decisions_are_stable_across_days(scenario: Scenario) -> None:
 def test_gold_has_no_direct_identifiers(scenario: Scenario) -> None:
     columns = {
         r[0]
-        for r in _query(
+        for r in query(
             scenario.settings,
             "select column_name from information_schema.columns where table_schema = 'gold'",
         )
@@ -253,20 +208,20 @@ def test_gold_has_no_direct_identifiers(scenario: Scenario) -> None:
     # and no patient's family name appears anywhere in gold
     names = {
         r[0]
-        for r in _query(
+        for r in query(
             scenario.settings,
             "select distinct resource->'name'->0->>'family' from bronze.ehr__patient limit 50",
         )
         if r[0]
     }
     gold_text = json.dumps(
-        _query(scenario.settings, "select * from gold.fct_encounters limit 2000"), default=str
+        query(scenario.settings, "select * from gold.fct_encounters limit 2000"), default=str
     )
     assert names and not [n for n in names if n in gold_text]
 
 
 def test_gold_docs_are_persisted_as_postgres_comments(scenario: Scenario) -> None:
-    comments = _query(
+    comments = query(
         scenario.settings,
         "select col_description('gold.fct_encounters'::regclass, attnum) from pg_attribute"
         " where attrelid = 'gold.fct_encounters'::regclass and attnum > 0 and not attisdropped",
@@ -344,19 +299,19 @@ def test_analyst_examples_run_as_the_analyst_role(scenario: Scenario, tmp_path: 
 
 def test_patients_and_practitioners_keep_scd2_history_across_days(scenario: Scenario) -> None:
     for snapshot, key in (("snap_patients", "patient_key"), ("snap_practitioners", "practitioner_key")):
-        keys, versions, current = _query(
+        keys, versions, current = query(
             scenario.settings,
             f"select count(distinct {key}), count(*), count(*) filter (where dbt_valid_to is null)"
             f" from snapshots.{snapshot}",
         )[0]
         assert current == keys, snapshot  # exactly one current row per key
         assert versions >= keys
-    patients_changed = _query(
+    patients_changed = query(
         scenario.settings, "select count(*) from snapshots.snap_patients where dbt_valid_to is not null"
     )[0][0]
     assert patients_changed > 0  # day 2 moved, re-insured or re-assigned some patients
     # a changed patient's versions chain without gaps in the gold dimension
-    gaps = _query(
+    gaps = query(
         scenario.settings,
         """
         select count(*) from (
@@ -370,7 +325,7 @@ def test_patients_and_practitioners_keep_scd2_history_across_days(scenario: Scen
 
 
 def test_every_fact_key_resolves_to_a_dimension_row(scenario: Scenario) -> None:
-    dangling = _query(
+    dangling = query(
         scenario.settings,
         """
         select
@@ -387,7 +342,7 @@ def test_every_fact_key_resolves_to_a_dimension_row(scenario: Scenario) -> None:
     )[0]
     assert dangling == (0, 0, 0, 0)
     # and the patient version is the one valid when the encounter started
-    wrong_version = _query(
+    wrong_version = query(
         scenario.settings,
         "select count(*) from gold.fct_encounters f join gold.dim_patient p on p.patient_key = f.patient_key"
         " where not (f.started_at >= p.valid_from and f.started_at < p.valid_to)",
@@ -410,7 +365,7 @@ CDM_TABLES = (
 def _cdm_fingerprints(settings: Settings, table: str) -> set[str]:
     columns = [
         r[0]
-        for r in _query(
+        for r in query(
             settings,
             "select column_name from information_schema.columns where table_schema = 'silver'"
             " and table_name = %s and column_name not like '%%ingested_at' order by ordinal_position",
@@ -418,7 +373,7 @@ def _cdm_fingerprints(settings: Settings, table: str) -> set[str]:
         )
     ]
     select = ", ".join(f'"{c}"' for c in columns)
-    return {r[0] for r in _query(settings, f"select md5(row({select})::text) from silver.{table}")}
+    return {r[0] for r in query(settings, f"select md5(row({select})::text) from silver.{table}")}
 
 
 def test_api_path_and_file_path_give_the_same_silver_rows(
@@ -451,9 +406,9 @@ def test_api_path_and_file_path_give_the_same_silver_rows(
     dbt = Path(sys.executable).with_name("dbt")
     build = subprocess.run(
         [str(dbt), "build", "--select", *SILVER_SELECTION.split(), "--indirect-selection", "cautious",
-         # the ADT stream is not part of this comparison and has no bronze table here
+         # the ADT stream and the CSV feeds are not part of this comparison: no bronze tables here
          "--exclude", "path:models/staging/adt", "path:models/intermediate/adt",
-         "path:models/quarantine/*adt*",
+         "path:models/quarantine/*adt*", "source:billing+", "source:claims+",
          "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
          "--target-path", str(scratch_warehouse.home / "dbt_target"), "--quiet"],
         env=env, capture_output=True, text=True,
@@ -476,7 +431,7 @@ def test_adt_dq_flags_equal_the_injected_dirt_exactly(scenario: Scenario) -> Non
         e["scenario"]
         for e in read_dirty_manifests(settings.landing_dir, settings.tenant, settings.environment)
     )
-    flagged = dict(_query(settings, "select flag, events from silver.adt_dq_flag_counts"))
+    flagged = dict(query(settings, "select flag, events from silver.adt_dq_flag_counts"))
     flagged["MISSING_FIELD"] = sum(
         flagged.pop(f"MISSING_{f}", 0) for f in ("PATIENT_ID", "EVENT_TYPE", "DEPARTMENT")
     )
@@ -487,14 +442,14 @@ def test_adt_dq_flags_equal_the_injected_dirt_exactly(scenario: Scenario) -> Non
 
 
 def test_adt_length_of_stay_and_occupancy(scenario: Scenario) -> None:
-    wrong_los, stays = _query(
+    wrong_los, stays = query(
         scenario.settings,
         "select count(*) filter (where abs(length_of_stay_hours"
         " - extract(epoch from discharged_at - admitted_at) / 3600.0) > 0.0001), count(*)"
         " from gold.fct_patient_flow where discharged_at is not null",
     )[0]
     assert stays > 0 and wrong_los == 0
-    over, departments = _query(
+    over, departments = query(
         scenario.settings,
         "select count(*) filter (where occupancy_pct > 100), count(*) from gold.mart_current_occupancy",
     )[0]
@@ -508,15 +463,15 @@ def test_a_followed_stream_loads_with_no_gaps_or_duplicate_offsets(scenario: Sce
     from orchestration.instance import carehouse_instance
 
     settings = scenario.settings
-    before = _query(settings, "select count(*) from bronze.adt__events")[0][0]
+    before = query(settings, "select count(*) from bronze.adt__events")[0][0]
     follow(
         settings.landing_dir, events_per_second=100, max_events=300, duration_s=6, seed=SEED,
         tenant=settings.tenant, env=settings.environment,
     )  # fmt: skip
     result = defs.resolve_job_def("adt_flow").execute_in_process(instance=carehouse_instance(settings))
     assert result.success
-    assert _query(settings, "select count(*) from bronze.adt__events")[0][0] > before
-    per_partition = _query(
+    assert query(settings, "select count(*) from bronze.adt__events")[0][0] > before
+    per_partition = query(
         settings,
         'select "partition", count(*), count(distinct "offset"), min("offset"), max("offset")'
         " from bronze.adt__events group by 1 order by 1",

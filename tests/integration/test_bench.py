@@ -1,11 +1,23 @@
-"""`carehouse bench ingest` on a real server: both loads land every row, scratch database dropped."""
+"""`carehouse bench` on a real server: both loads land every row, scratch database dropped."""
 
 from __future__ import annotations
 
+import csv
+from pathlib import Path
+
 import psycopg
 
-from orchestration.bench import run_ingest_benchmark
+from ingestion.billing.simulator.extracts import TRANSACTION_COLUMNS
+from ingestion.feeds.config import load_config
+from ingestion.landing import is_complete
+from orchestration.bench import run_feeds_benchmark, run_ingest_benchmark, write_feed_bench_landing
 from warehouse.settings import Settings
+
+
+def _no_scratch_database_left(settings: Settings) -> None:
+    with psycopg.connect(settings.dsn) as conn:
+        leftovers = conn.execute("select count(*) from pg_database where datname like '%\\_bench'")
+        assert leftovers.fetchone()[0] == 0
 
 
 def test_ingest_benchmark_times_both_loads_and_cleans_up(warehouse_settings: Settings) -> None:
@@ -13,6 +25,35 @@ def test_ingest_benchmark_times_both_loads_and_cleans_up(warehouse_settings: Set
     # the bench itself fails unless both the bronze load and the plain COPY land every row
     assert report.rows == 3_000
     assert report.bronze_s > 0 and report.copy_s > 0
-    with psycopg.connect(warehouse_settings.dsn) as conn:
-        leftovers = conn.execute("select count(*) from pg_database where datname like '%\\_bench'")
-        assert leftovers.fetchone()[0] == 0
+    _no_scratch_database_left(warehouse_settings)
+
+
+def test_feeds_benchmark_times_both_loads_and_cleans_up(warehouse_settings: Settings) -> None:
+    # several batch folders, the last one short, as 1M rows in 200k files would be
+    report = run_feeds_benchmark(warehouse_settings, rows=2_500, rows_per_file=1_000)
+    # the bench itself fails unless bronze.billing__transactions and the plain COPY hold every row
+    assert report.rows == 2_500
+    assert report.bronze_s > 0 and report.copy_s > 0
+    _no_scratch_database_left(warehouse_settings)
+
+
+def test_feed_bench_files_follow_the_billing_contract(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path, external_dsn=None, tenant="acme", environment="dev")
+    files = write_feed_bench_landing(settings, rows=2_500, rows_per_file=1_000)
+    feed = next(f for f in load_config().feeds if f.name == "athena.transactions")
+    base = settings.landing_dir / "acme" / "dev"
+    assert sorted(base.glob(feed.path)) == files and len({path.parent for path in files}) == 3
+    assert all(is_complete(path.parent) for path in files)
+    rows = [row for path in files for row in csv.DictReader(path.read_text(encoding="utf-8").splitlines())]
+    assert len(rows) == 2_500 and tuple(rows[0]) == TRANSACTION_COLUMNS
+    assert {row["transaction_type"] for row in rows} == {"CHARGE", "ADJUSTMENT", "PAYMENT", "WRITE_OFF"}
+    assert len({row["transaction_id"] for row in rows}) == 2_500
+    charges = {row["transaction_id"]: row for row in rows if row["transaction_type"] == "CHARGE"}
+    assert all(row["charge_id"] in charges for row in rows)
+    # every charge line is settled: payments, adjustments and write-offs add up to the charge
+    balance = {charge_id: float(row["amount"]) for charge_id, row in charges.items()}
+    for row in rows:
+        if row["transaction_type"] != "CHARGE":
+            balance[row["charge_id"]] -= float(row["amount"])
+    complete = [charge_id for charge_id in balance if int(charge_id) + 3 <= 2_500]
+    assert all(abs(balance[charge_id]) < 0.005 for charge_id in complete)

@@ -16,6 +16,7 @@ COMMANDS = [
     ["simulate", "ehr"],
     ["simulate", "ehr-api"],
     ["simulate", "adt"],
+    ["simulate", "revenue-cycle"],
     ["db"],
     ["db", "start"],
     ["db", "stop"],
@@ -24,6 +25,7 @@ COMMANDS = [
     ["db", "psql"],
     ["bench"],
     ["bench", "ingest"],
+    ["bench", "feeds"],
 ]
 
 

@@ -1,0 +1,148 @@
+-- ============================================================================
+-- stg_billing__transactions
+-- One row per bronze transaction row (athena + epic billing), typed: dates
+-- in each system's format, amounts as numeric, plus ar_amount, the signed
+-- effect on accounts receivable (charges add, everything else subtracts).
+-- quarantine_reason (null = usable) applies the revenue-cycle rules in
+-- order; a later copy of a transaction already received is a duplicate_row.
+-- Never filters: count(stg) = count(bronze.billing__transactions).
+-- ============================================================================
+
+{% set transaction_types = ['CHARGE', 'PAYMENT', 'ADJUSTMENT', 'WRITE_OFF'] %}
+
+{% set rules = [
+    {'name': 'invalid_date', 'quarantine': true,
+     'when': "service_date is null or posting_date is null"},
+    {'name': 'invalid_amount', 'quarantine': true,
+     'when': "amount is null"},
+    {'name': 'unknown_payer', 'quarantine': true,
+     'when': "payer_code is null or payer_code not in (select payer_code from " ~ ref('payers') ~ ")"},
+    {'name': 'negative_charge', 'quarantine': true,
+     'when': "transaction_type = 'CHARGE' and amount < 0"},
+    {'name': 'invalid_transaction_type', 'quarantine': true,
+     'when': "transaction_type is null or transaction_type not in ('" ~ transaction_types | join("', '") ~ "')"},
+    {'name': 'missing_id', 'quarantine': true,
+     'when': "transaction_id is null or charge_id is null or account_number is null"},
+    {'name': 'duplicate_row', 'quarantine': true,
+     'when': "arrival_rank > 1"},
+] %}
+
+with
+
+source as (
+
+    select * from {{ source('billing', 'billing__transactions') }}
+
+),
+
+renamed as (
+
+    select
+        ---------- ids (system-local, overlapping between systems)
+        source_system,
+        nullif(trim(transaction_id), '') as transaction_id,
+        nullif(trim(charge_id), '') as charge_id,
+        nullif(trim(account_number), '') as account_number,
+        nullif(trim(patient_id), '') as patient_id,
+        nullif(trim(encounter_id), '') as encounter_id,
+        nullif(trim(provider_id), '') as provider_id,
+        nullif(trim(dept_id), '') as dept_id,
+
+        ---------- codes
+        upper(nullif(trim(transaction_type), '')) as transaction_type,
+        nullif(trim(cpt_code), '') as cpt_code,
+        upper(nullif(trim(payer_code), '')) as payer_code,
+        nullif(trim(payment_source), '') as payment_source,
+
+        ---------- raw values (as sent)
+        line_number as raw_line_number,
+        service_date as raw_service_date,
+        posting_date as raw_posting_date,
+        amount as raw_amount,
+        modified_at as raw_modified_at,
+
+        ---------- lineage
+        {{ feed_lineage_columns() }}
+
+    from source
+
+),
+
+typed as (
+
+    select
+        renamed.*,
+
+        ---------- dates
+        {{ billing_date('raw_service_date', 'source_system') }} as service_date,
+        {{ billing_date('raw_posting_date', 'source_system') }} as posting_date,
+        {{ safe_cast_timestamptz('raw_modified_at') }} as source_modified_at,
+
+        ---------- amounts
+        {{ safe_cast_integer('raw_line_number') }} as charge_line_number,
+        {{ safe_cast_numeric('raw_amount') }} as amount,
+
+        ---------- arrival order of each transaction id (1 = first received)
+        row_number() over (
+            partition by source_system, transaction_id
+            order by file_date, source_file, row_number
+        ) as arrival_rank
+
+    from renamed
+
+),
+
+validated as (
+
+    select
+        typed.*,
+        {{ dq_flags(rules) }} as _dq_flags,
+        {{ quarantine_reason(rules) }} as quarantine_reason
+    from typed
+
+),
+
+final as (
+
+    select
+        ---------- ids
+        source_system,
+        transaction_id,
+        charge_id,
+        account_number,
+        patient_id,
+        encounter_id,
+        provider_id,
+        dept_id,
+        charge_line_number,
+
+        ---------- codes
+        transaction_type,
+        cpt_code,
+        payer_code,
+        payment_source,
+
+        ---------- dates
+        service_date,
+        posting_date,
+        source_modified_at,
+
+        ---------- amounts
+        amount,
+        cast(case when transaction_type = 'CHARGE' then amount else -amount end as {{ dbt.type_numeric() }}) as ar_amount,
+
+        ---------- data quality
+        _dq_flags,
+        quarantine_reason,
+        raw_service_date,
+        raw_posting_date,
+        raw_amount,
+
+        ---------- lineage
+        {{ feed_lineage_columns() }}
+
+    from validated
+
+)
+
+select * from final

@@ -1,0 +1,204 @@
+"""``simulate_revenue_cycle_day``: one day of the billing extracts and of the payers' claim files.
+
+Per billing system (one per EHR vendor) the day lands full department and provider extracts
+and the transactions posted since the system's previous extract (on its first day: its whole
+history). The payers' claim files that arrived since the previous simulated day land in the
+batch folders of their arrival days. Claims are written first and each system's transactions
+manifest last: it marks the day done, so a crashed day is simply run again, and a finished
+day returns what its manifests say without writing anything.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from ingestion.billing.simulator import extracts
+from ingestion.billing.simulator.departments import system_departments
+from ingestion.billing.simulator.ehr_view import EhrView, ehr_extract_dates, read_ehr_view
+from ingestion.billing.simulator.lifecycle import Lifecycle, lifecycle
+from ingestion.claims.simulator import claim_batches, write_claim_files
+from ingestion.ehr.resources import EHR_SYSTEMS
+from ingestion.ehr.simulator.visits import HISTORY_DAYS
+from ingestion.landing import complete_batches, extract_date_of, is_complete, read_manifest
+
+Progress = Callable[[str, int], None]
+TRANSACTIONS = "transactions"
+
+
+@dataclass
+class RevenueCycleSimulationResult:
+    """What a day landed (or, for a day already done, what its manifests say it landed)."""
+
+    day: date
+    kind_by_system: dict[str, str]  # vendor (athena, epic) -> 'initial' | 'incremental'
+    files: list[Path]
+    rows_by_entity: dict[str, int]  # departments, providers, transactions, claim_lines
+    dirty_by_reason: dict[str, int] = field(default_factory=dict)  # billing and claims, summed
+    claim_files: int = 0
+    resubmitted_claim_files: int = 0
+
+
+def simulate_revenue_cycle_day(
+    landing_root: Path,
+    *,
+    day: date,
+    seed: int = 42,
+    tenant: str = "carehouse",
+    env: str = "dev",
+    progress: Progress | None = None,
+) -> RevenueCycleSimulationResult:
+    """Land the billing extracts and claim files of ``day``; same inputs give byte-identical files."""
+    systems = [s for s in EHR_SYSTEMS if ehr_extract_dates(landing_root, tenant, env, s, day)]
+    if not systems:
+        raise ValueError(
+            f"the EHR landing in {landing_root / tenant / env} holds no complete extract on or before "
+            f"{day}: run `carehouse simulate ehr` first"
+        )
+    if not all(is_complete(_transactions_folder(landing_root, tenant, env, s, day)) for s in systems):
+        later = [d for s in systems for d in _billing_days(landing_root, tenant, env, s) if d > day]
+        if later:
+            raise ValueError(
+                f"billing extracts of later days ({max(later)}) exist; {day} cannot be added before them"
+            )
+        _simulate(landing_root, tenant, env, seed, day, systems, progress)
+    return _result(landing_root, tenant, env, day, systems)
+
+
+def _transactions_folder(landing_root: Path, tenant: str, env: str, system: str, day: date) -> Path:
+    return extracts.extract_folder(landing_root, tenant, env, system, TRANSACTIONS, day)
+
+
+def _billing_days(landing_root: Path, tenant: str, env: str, system: str) -> list[date]:
+    folders = complete_batches(landing_root, tenant, env, extracts.billing_system(system), TRANSACTIONS)
+    return [extract_date_of(folder.name) for folder in folders]
+
+
+def _previous_day(landing_root: Path, tenant: str, env: str, systems: list[str], day: date) -> date | None:
+    earlier = [d for s in systems for d in _billing_days(landing_root, tenant, env, s) if d < day]
+    return max(earlier, default=None)
+
+
+def _history_start(views: dict[str, EhrView]) -> date:
+    """The first day of the EHR's initial history: where claim months and the bcbs schema clock start."""
+    return min(view.extract_dates[0] for view in views.values()) - timedelta(days=HISTORY_DAYS - 1)
+
+
+def _simulate(
+    landing_root: Path,
+    tenant: str,
+    env: str,
+    seed: int,
+    day: date,
+    systems: list[str],
+    progress: Progress | None,
+) -> None:
+    views = {s: read_ehr_view(landing_root, tenant, env, s, day, seed) for s in systems}
+    lives = {s: [lifecycle(seed, charge) for charge in views[s].charges] for s in systems}
+    history_start = _history_start(views)
+    after = _previous_day(landing_root, tenant, env, systems, day)
+    write_claim_files(
+        landing_root, tenant, env, seed, itertools.chain(*lives.values()), history_start, after, day, progress
+    )
+    modified = datetime.combine(history_start, time(6), tzinfo=UTC)
+    for system in systems:
+        _write_system(landing_root, tenant, env, seed, day, views[system], lives[system], modified, progress)
+
+
+def _write_system(
+    landing_root: Path,
+    tenant: str,
+    env: str,
+    seed: int,
+    day: date,
+    view: EhrView,
+    lives: list[Lifecycle],
+    departments_modified: datetime,
+    progress: Progress | None,
+) -> None:
+    system = view.system
+    departments = system_departments(system)
+    after = _previous_day(landing_root, tenant, env, [system], day)
+    base: dict[str, Any] = {
+        "source": "billing",
+        "tenant": tenant,
+        "env": env,
+        "system": extracts.billing_system(system),
+        "vendor": system,
+        "extract_date": day.isoformat(),
+        "seed": seed,
+        "format": "text/csv",
+    }
+    providers, npi_dirt = extracts.provider_rows(seed, system, view.providers, departments)
+    postings = (
+        (life, posting)
+        for life in lives
+        for posting in life.postings
+        if posting.day <= day and (after is None or posting.day > after)
+    )
+    transactions, dirt = extracts.transaction_rows(seed, system, postings, departments)
+    outputs = (
+        (
+            "departments",
+            extracts.DEPARTMENT_COLUMNS,
+            extracts.department_rows(departments, departments_modified),
+            Counter(),
+            "full",
+        ),
+        ("providers", extracts.PROVIDER_COLUMNS, providers, npi_dirt, "full"),
+        (
+            TRANSACTIONS,
+            extracts.TRANSACTION_COLUMNS,
+            transactions,
+            dirt,
+            "initial" if after is None else "incremental",
+        ),
+    )
+    for entity, columns, rows, dirty, kind in outputs:  # transactions last: its manifest marks the day done
+        folder = extracts.extract_folder(landing_root, tenant, env, system, entity, day)
+        if is_complete(folder):
+            continue
+        extra = {**base, "entity": entity, "batch_id": folder.name, "kind": kind}
+        if entity == TRANSACTIONS:
+            extra["posted_after"] = after.isoformat() if after else None
+        extracts.write_extract(folder, entity, columns, rows, extra, dirty)
+        if progress is not None:
+            progress(f"billing {system} {entity}", len(rows))
+
+
+def _result(
+    landing_root: Path, tenant: str, env: str, day: date, systems: list[str]
+) -> RevenueCycleSimulationResult:
+    files: list[Path] = []
+    rows: Counter[str] = Counter()
+    dirty: Counter[str] = Counter()
+    kinds: dict[str, str] = {}
+    for system in systems:
+        for entity in extracts.ENTITIES:
+            folder = extracts.extract_folder(landing_root, tenant, env, system, entity, day)
+            manifest = read_manifest(folder)
+            files.extend(folder / name for name in manifest["files"])
+            rows[entity] += int(manifest["lines"])
+            dirty.update(manifest.get("dirty", {}))
+            if entity == TRANSACTIONS:
+                kinds[system] = str(manifest["kind"])
+    after = _previous_day(landing_root, tenant, env, systems, day)
+    batches = claim_batches(landing_root, tenant, env, after, day)
+    for batch in batches:
+        files.extend(batch.files)
+        rows["claim_lines"] += batch.rows
+        dirty.update(batch.dirty)
+    return RevenueCycleSimulationResult(
+        day=day,
+        kind_by_system=kinds,
+        files=sorted(files),
+        rows_by_entity={entity: rows[entity] for entity in (*extracts.ENTITIES, "claim_lines")},
+        dirty_by_reason=dict(sorted(dirty.items())),
+        claim_files=len(batches),
+        resubmitted_claim_files=sum(batch.resubmission for batch in batches),
+    )

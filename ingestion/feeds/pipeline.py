@@ -1,0 +1,75 @@
+"""The dlt pipeline that appends the CSV feeds of the load config to bronze, and its result."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import dlt
+
+from ingestion.bronze_pipeline import LOADER_FILE_FORMAT, bronze_pipeline
+from ingestion.feeds.bronze import FileReport, feeds_bronze_source
+from ingestion.feeds.config import LoadConfig, feed_tables, load_config
+from warehouse.settings import Settings, get_settings
+
+PIPELINE_NAME = "carehouse_feeds"
+
+
+def feeds_pipeline(settings: Settings | None = None, *, with_credentials: bool = True) -> dlt.Pipeline:
+    """The feeds bronze pipeline (see :func:`ingestion.bronze_pipeline.bronze_pipeline`)."""
+    return bronze_pipeline(PIPELINE_NAME, settings, with_credentials=with_credentials)
+
+
+@dataclass(frozen=True)
+class FeedLoadResult:
+    """What one load did: rows per bronze table (every table of the config, zeros included),
+    the files it loaded, and the feeds it skipped because they are inactive."""
+
+    rows_by_table: dict[str, int]
+    files: tuple[FileReport, ...]
+    skipped_feeds: tuple[str, ...]
+
+    @property
+    def rows(self) -> int:
+        """Data rows (the audit tables not counted)."""
+        return sum(report.rows_loaded for report in self.files)
+
+    @property
+    def rejected_rows(self) -> int:
+        return sum(report.rows_rejected for report in self.files)
+
+    @property
+    def schema_changes(self) -> tuple[FileReport, ...]:
+        return tuple(report for report in self.files if report.schema_changed)
+
+
+def load_feeds_to_bronze(
+    settings: Settings | None = None,
+    config_path: Path | str | None = None,
+    on_file: Callable[[FileReport], None] | None = None,
+    *,
+    config: LoadConfig | None = None,
+) -> FeedLoadResult:
+    """Append every new file of a complete batch of every active feed to bronze."""
+    settings = settings or get_settings()
+    config = config or load_config(config_path)
+    files: list[FileReport] = []
+
+    def record(report: FileReport) -> None:
+        files.append(report)
+        if on_file is not None:
+            on_file(report)
+
+    pipeline = feeds_pipeline(settings)
+    info = pipeline.run(
+        feeds_bronze_source(lambda: settings, config, on_file=record), loader_file_format=LOADER_FILE_FORMAT
+    )
+    info.raise_on_failed_jobs()
+    normalized = pipeline.last_trace.last_normalize_info if files else None
+    counts = dict(normalized.row_counts) if normalized else {}
+    return FeedLoadResult(
+        rows_by_table={table: int(counts.get(table, 0)) for table in feed_tables(config)},
+        files=tuple(files),
+        skipped_feeds=tuple(feed.name for feed in config.inactive_feeds),
+    )

@@ -1,0 +1,86 @@
+"""The revenue cycle as assets: billing extracts and payer claim files in the landing zone, then
+the metadata-driven loader (ingestion/load_config.yaml) appends every configured feed to bronze.
+
+The loader's assets come from the config: one asset per bronze table it names, so a new payer
+feed is a config line (same table, no new asset) and a new table is a config line plus a
+reload of the code location.
+"""
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from typing import Any
+
+from dagster import AssetExecutionContext, AssetKey, Config, Failure, MaterializeResult, asset
+from dagster_dlt import DagsterDltResource, dlt_assets
+from pydantic import Field
+
+from ingestion.billing.simulator import simulate_revenue_cycle_day
+from ingestion.bronze_pipeline import LOADER_FILE_FORMAT
+from ingestion.feeds.bronze import feeds_bronze_source
+from ingestion.feeds.pipeline import feeds_pipeline
+from orchestration.assets.dlt_translator import BronzeDltTranslator
+from orchestration.assets.ehr import EHR_EXTRACT_KEY
+from warehouse.schemas import ensure_schemas_and_roles
+from warehouse.settings import get_settings
+
+REVENUE_LANDING_KEY = AssetKey(["landing", "revenue_cycle_files"])
+
+
+class RevenueCycleDayConfig(Config):
+    """Which day the billing systems extract and the payers' claim files arrive."""
+
+    extract_date: str = Field(default="", description="YYYY-MM-DD; empty means today (UTC)")
+    seed: int = Field(default=42, description="same seed, date and EHR landing give byte-identical files")
+
+    def resolved_date(self) -> date:
+        return date.fromisoformat(self.extract_date) if self.extract_date else datetime.now(UTC).date()
+
+
+@asset(key=REVENUE_LANDING_KEY, group_name="landing", kinds={"python", "csv"}, deps=[EHR_EXTRACT_KEY])
+def revenue_cycle_files(context: AssetExecutionContext, config: RevenueCycleDayConfig) -> MaterializeResult:
+    """Hospital billing extracts (both systems) and payer claim files (simulated from the EHR's
+    encounters: the billing systems charge what the EHR documented)."""
+    settings = get_settings()
+    try:
+        result = simulate_revenue_cycle_day(
+            settings.landing_dir,
+            day=config.resolved_date(),
+            seed=config.seed,
+            tenant=settings.tenant,
+            env=settings.environment,
+        )
+    except ValueError as exc:  # e.g. no EHR extract yet: retrying cannot help
+        raise Failure(description=str(exc), allow_retries=False) from exc
+    rows = sum(result.rows_by_entity.values())
+    context.log.info(
+        f"revenue cycle {result.day}: {len(result.files)} files, {rows:,} rows, "
+        f"{result.claim_files} claim files ({result.resubmitted_claim_files} resubmitted)"
+    )
+    return MaterializeResult(
+        metadata={
+            "day": str(result.day),
+            "files": len(result.files),
+            "claim_files": result.claim_files,
+            "resubmitted_claim_files": result.resubmitted_claim_files,
+            **{f"rows_{entity}": count for entity, count in sorted(result.rows_by_entity.items())},
+            **{f"dirty_{reason}": count for reason, count in sorted(result.dirty_by_reason.items())},
+        }
+    )
+
+
+@dlt_assets(
+    dlt_source=feeds_bronze_source(),
+    dlt_pipeline=feeds_pipeline(with_credentials=False),
+    name="feeds_bronze",
+    dagster_dlt_translator=BronzeDltTranslator(upstream=[REVENUE_LANDING_KEY]),
+)
+def feeds_bronze_assets(context: AssetExecutionContext, dlt: DagsterDltResource) -> Iterator[Any]:
+    """New files of every active feed in the load config, raw, into bronze (Arrow, COPY)."""
+    settings = get_settings()
+    ensure_schemas_and_roles(settings)
+    yield from dlt.run(
+        context=context,
+        dlt_source=feeds_bronze_source(lambda: settings),
+        dlt_pipeline=feeds_pipeline(settings),
+        loader_file_format=LOADER_FILE_FORMAT,
+    )
