@@ -319,6 +319,8 @@ def load(
                 f"{len(result.files)} new file(s), {result.rows:,} rows into bronze, "
                 f"{result.rejected_rows:,} rejected, {len(result.schema_changes)} schema change(s)"
             )
+            for folder, count in result.unclaimed_folders.items():
+                console.print(f"[yellow]not loaded:[/] {folder}: {count} file(s) that no feed claims")
         elif source == "reference":
             from ingestion.reference.icd10_cm import load_reference_to_bronze
 

@@ -74,6 +74,23 @@ def complete_feed_files(config: LoadConfig, settings: Settings) -> dict[FeedConf
     return found
 
 
+def unclaimed_folders(config: LoadConfig, settings: Settings) -> dict[str, int]:
+    """``{system}/{entity}`` folders of the landing zone whose complete CSV files no feed of the
+    config claims (active or not), with their file counts: e.g. a payer that sends claim files
+    before anyone onboarded it. Reported, never loaded: only the config decides what lands."""
+    base = settings.landing_dir / settings.tenant / settings.environment
+    if not base.is_dir():
+        return {}
+    claimed = {path for feed in config.feeds for path in base.glob(feed.path)}
+    unclaimed: dict[str, int] = {}
+    for path in sorted(base.glob("*/*/*/*.csv")):
+        if path in claimed or path.name.startswith(".") or not is_complete(path.parent):
+            continue
+        folder = path.parent.parent.relative_to(base).as_posix()
+        unclaimed[folder] = unclaimed.get(folder, 0) + 1
+    return unclaimed
+
+
 def files_in_bronze(settings: Settings, table: str) -> set[str]:
     """Source files bronze holds for ``table``: its rows, its rejected rows, and files that
     had no rows at all (only the file log knows those)."""

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import dlt
@@ -11,9 +12,12 @@ import dlt
 from ingestion.bronze_pipeline import LOADER_FILE_FORMAT, bronze_pipeline
 from ingestion.feeds.bronze import FileReport, feeds_bronze_source
 from ingestion.feeds.config import LoadConfig, feed_tables, load_config
+from ingestion.feeds.discovery import unclaimed_folders
 from warehouse.settings import Settings, get_settings
 
 PIPELINE_NAME = "carehouse_feeds"
+
+log = logging.getLogger(__name__)
 
 
 def feeds_pipeline(settings: Settings | None = None, *, with_credentials: bool = True) -> dlt.Pipeline:
@@ -29,6 +33,8 @@ class FeedLoadResult:
     rows_by_table: dict[str, int]
     files: tuple[FileReport, ...]
     skipped_feeds: tuple[str, ...]
+    # landing folders with complete CSV files that no feed claims: {system}/{entity} -> files
+    unclaimed_folders: dict[str, int] = field(default_factory=dict)
 
     @property
     def rows(self) -> int:
@@ -72,4 +78,13 @@ def load_feeds_to_bronze(
         rows_by_table={table: int(counts.get(table, 0)) for table in feed_tables(config)},
         files=tuple(files),
         skipped_feeds=tuple(feed.name for feed in config.inactive_feeds),
+        unclaimed_folders=report_unclaimed_folders(config, settings),
     )
+
+
+def report_unclaimed_folders(config: LoadConfig, settings: Settings) -> dict[str, int]:
+    """Warn about landing folders no feed claims, so unloaded files are never a silent drop."""
+    unclaimed = unclaimed_folders(config, settings)
+    for folder, count in unclaimed.items():
+        log.warning("%s: %d complete file(s) no feed of the load config claims, not loaded", folder, count)
+    return unclaimed

@@ -276,11 +276,14 @@ def test_a_new_payer_is_one_config_entry(warehouse: Settings, tmp_path: Path) ->
 
     before = load_feeds_to_bronze(settings, config_path=_config(tmp_path, _claims_feed("bcbs")))
     assert before.rows_by_table["claims__claim_lines"] == 1
+    # cigna's complete files are reported, not silently ignored; its batch in writing is not
+    assert before.unclaimed_folders == {"claims_cigna/claim_lines": 2}
 
     after = load_feeds_to_bronze(
         settings, config_path=_config(tmp_path, _claims_feed("bcbs"), _claims_feed("cigna"))
     )
     assert [f.source_file.rsplit("/", 1)[1] for f in after.files] == list(cigna)
+    assert after.unclaimed_folders == {}
     assert _query(
         settings,
         "select source_system, feed, count(*) from bronze.claims__claim_lines group by 1, 2 order by 1",
