@@ -117,6 +117,18 @@ def _print_summary(summary) -> None:  # summary: orchestration.summary.Warehouse
             "accounts receivable",
             f"${summary.ar_outstanding:,.2f} outstanding on {summary.ar_as_of}, {days} days in AR",
         )
+    if summary.adherence_measures:
+        share = summary.adherent_measures / summary.adherence_measures
+        totals.add_row(
+            "medication adherence",
+            f"{share:.1%} of {summary.adherence_measures:,} patient drug classes at PDC >= 80%"
+            f" in {summary.adherence_year}",
+        )
+    if summary.pmpm_12m is not None:
+        totals.add_row(
+            "cost per member per month",
+            f"${summary.pmpm_12m:,.2f} (medical + pharmacy, 12 months to {summary.pmpm_through:%Y-%m})",
+        )
     console.print(totals)
 
 

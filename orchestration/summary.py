@@ -33,6 +33,12 @@ class WarehouseSummary:
     ar_as_of: date | None = None
     ar_outstanding: Decimal | None = None
     days_in_ar: Decimal | None = None
+    # population health: the latest measured adherence year and a trailing-12-month PMPM
+    adherence_year: int | None = None
+    adherent_measures: int = 0
+    adherence_measures: int = 0
+    pmpm_through: date | None = None
+    pmpm_12m: Decimal | None = None
 
     def rows(self, schema: str, table: str) -> int:
         return next((t.rows for t in self.tables if (t.schema, t.table) == (schema, table)), 0)
@@ -88,4 +94,34 @@ def collect_summary(settings: Settings) -> WarehouseSummary:
                 ).fetchone()
                 or ar
             )
-    return WarehouseSummary(tables, sampled[0], sampled[1], sampled[2], *ar)
+        population = _population_health(conn, tables)
+    return WarehouseSummary(tables, sampled[0], sampled[1], sampled[2], *ar, *population)
+
+
+def _population_health(conn, tables: list[TableCount]) -> tuple:
+    """(year, adherent, measured, PMPM through, PMPM) of the gold population-health marts."""
+    present = {t.table for t in tables if t.schema == "gold"}
+    adherence: tuple = (None, 0, 0)
+    if "mart_medication_adherence" in present:
+        adherence = (
+            conn.execute(
+                "select measurement_year, count(*) filter (where is_adherent), count(*)"
+                " from gold.mart_medication_adherence group by measurement_year"
+                " order by measurement_year desc limit 1"
+            ).fetchone()
+            or adherence
+        )
+    pmpm: tuple = (None, None)
+    if {"mart_pmpm_cost_by_payer_month", "fct_pharmacy_fills"} <= present:
+        # the 12 months through the latest complete pharmacy month, all payers together
+        pmpm = (
+            conn.execute(
+                "with through as (select max(fill_month) as month from gold.fct_pharmacy_fills)"
+                " select through.month, round(sum(total_paid) / nullif(sum(member_months), 0), 2)"
+                " from gold.mart_pmpm_cost_by_payer_month, through"
+                " where month_start_date > through.month - interval '12 months'"
+                " and month_start_date <= through.month group by through.month"
+            ).fetchone()
+            or pmpm
+        )
+    return (*adherence, *pmpm)

@@ -188,3 +188,29 @@ SILVER_TRANSACTIONS = TableSuite("silver", "cdm_transactions", _silver_transacti
 )
 def gx_silver_transactions(context: AssetCheckExecutionContext) -> AssetCheckResult:
     return validate_table(SILVER_TRANSACTIONS)
+
+
+def _silver_pharmacy_fill_expectations() -> list[object]:
+    import great_expectations.expectations as gxe
+
+    required = ("pharmacy_fill_key", "payer_key", "patient_key", "fill_date", "therapeutic_class")
+    return [
+        gxe.ExpectTableRowCountToBeBetween(min_value=1),
+        *[gxe.ExpectColumnValuesToNotBeNull(column=column) for column in (*required, "paid_amount")],
+        gxe.ExpectColumnValuesToBeUnique(column="pharmacy_fill_key"),
+        gxe.ExpectColumnValuesToBeBetween(column="days_supply", min_value=1, max_value=365),
+        gxe.ExpectColumnValuesToBeBetween(column="paid_amount", min_value=0),
+    ]
+
+
+SILVER_PHARMACY_FILLS = TableSuite("silver", "int_pharmacy_fills_current", _silver_pharmacy_fill_expectations)
+
+
+@asset_check(
+    asset=AssetKey(["silver", "int_pharmacy_fills_current"]),
+    name="gx_silver_pharmacy_fills",
+    blocking=True,
+    description="GX: one usable paid fill per claim, with a patient, a payer and 1-365 days of supply.",
+)
+def gx_silver_pharmacy_fills(context: AssetCheckExecutionContext) -> AssetCheckResult:
+    return validate_table(SILVER_PHARMACY_FILLS)

@@ -78,3 +78,65 @@ def test_every_gold_table_traces_back_to_a_dlt_asset() -> None:
                     frontier.append(parent)
         built_from_seeds_only = all(graph.get(a).parent_keys == set() for a in ancestors)
         assert ancestors & dlt_keys or built_from_seeds_only, f"{key.to_user_string()} has no bronze ancestor"
+
+
+def test_population_health_marts_are_assets_with_checks_fed_by_the_payer_files() -> None:
+    graph = _asset_graph()
+    checks_by_asset: dict[AssetKey, set[str]] = {}
+    for check in graph.asset_check_keys:
+        checks_by_asset.setdefault(check.asset_key, set()).add(check.name)
+    marts = (
+        "fct_pharmacy_fills",
+        "fct_member_months",
+        "mart_medication_adherence",
+        "mart_pmpm_cost_by_payer_month",
+        "mart_prescribing_patterns",
+        "mart_risk_tiers",
+        "mart_readmission_rate_by_month",
+        "mart_patient_chronic_conditions",
+    )
+    for mart in marts:
+        key = AssetKey(["gold", mart])
+        assert graph.has(key), mart
+        assert checks_by_asset.get(key), f"{mart} has no asset checks"
+    # the payers' files reach the marts through their dlt assets
+    bronze = {AssetKey(["bronze", "pharmacy__fills"]), AssetKey(["bronze", "eligibility__member_months"])}
+    assert all(graph.get(key).is_materializable for key in bronze)
+    ancestors, frontier = set(), [AssetKey(["gold", "mart_pmpm_cost_by_payer_month"])]
+    while frontier:
+        for parent in graph.get(frontier.pop()).parent_keys - ancestors:
+            ancestors.add(parent)
+            frontier.append(parent)
+    assert bronze <= ancestors
+
+
+def test_data_quality_mart_is_an_asset_with_checks_and_real_lineage() -> None:
+    graph = _asset_graph()
+    mart = AssetKey(["gold", "mart_data_quality_metrics"])
+    assert graph.has(mart)
+    assert any(check.asset_key == mart for check in graph.asset_check_keys), "dbt tests become checks"
+    parts = {
+        AssetKey(["silver", name])
+        for name in (
+            "int_dq_layer_row_counts",
+            "int_dq_quarantine_by_reason",
+            "int_dq_rejected_at_load",
+            "int_dq_flags_by_rule",
+            "int_dq_source_freshness",
+            "int_dq_test_outcomes",
+        )
+    }
+    assert graph.get(mart).parent_keys == parts
+    # the measured tables are parents of the measurements: bronze, staging, quarantine, intermediate
+    counts = graph.get(AssetKey(["silver", "int_dq_layer_row_counts"])).parent_keys
+    assert {
+        AssetKey(["bronze", "ehr__encounter"]),
+        AssetKey(["silver", "stg_ehr__encounters"]),
+        AssetKey(["silver", "quarantine_ehr__encounters"]),
+        AssetKey(["silver", "int_encounters_deduplicated"]),
+    } <= counts
+    rejected = graph.get(AssetKey(["silver", "int_dq_rejected_at_load"])).parent_keys
+    assert rejected == {AssetKey(["bronze", "feeds__rejected_row"])}
+    assert graph.get(AssetKey(["silver", "int_dq_test_outcomes"])).parent_keys == {
+        AssetKey(["silver", "dq_test_results"])
+    }

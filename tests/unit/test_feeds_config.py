@@ -36,7 +36,11 @@ def test_default_config_lists_the_billing_and_payer_feeds() -> None:
     assert config.source == DEFAULT_CONFIG_PATH
     by_name = {feed.name: feed for feed in config.feeds}
     billing = [f"{s}.{e}" for s in ("athena", "epic") for e in ("departments", "providers", "transactions")]
-    payers = [f"{p}.claim_lines" for p in ("bcbs", "uhc", "aetna", "medicare", "medicaid")]
+    payers = [
+        f"{p}.{entity}"
+        for p in ("bcbs", "uhc", "aetna", "medicare", "medicaid")
+        for entity in ("claim_lines", "fills", "member_months")
+    ]
     assert sorted(by_name) == sorted(billing + payers)  # cigna is onboarded by a config entry, later
     assert all(feed.active for feed in config.feeds)
     assert {(f.table, f.load_type, f.primary_key, f.watermark_column) for f in config.feeds} == {
@@ -44,6 +48,13 @@ def test_default_config_lists_the_billing_and_payer_feeds() -> None:
         ("billing__providers", "full", ("provider_id",), None),
         ("billing__transactions", "incremental", ("transaction_id",), "modified_at"),
         ("claims__claim_lines", "incremental", ("claim_id", "claim_line"), "submitted_date"),
+        ("pharmacy__fills", "incremental", ("rx_claim_id", "claim_status"), "fill_date"),
+        (
+            "eligibility__member_months",
+            "incremental",
+            ("member_id", "eligibility_month"),
+            "eligibility_month",
+        ),
     }
     assert by_name["bcbs.claim_lines"].path == "claims_bcbs/claim_lines/*/claims_bcbs_*.csv"
     assert by_name["epic.transactions"].path == "billing_epic/transactions/*/transactions.csv"
@@ -52,6 +63,8 @@ def test_default_config_lists_the_billing_and_payer_feeds() -> None:
         "billing__providers",
         "billing__transactions",
         "claims__claim_lines",
+        "eligibility__member_months",
+        "pharmacy__fills",
         "feeds__file_log",
         "feeds__rejected_row",
     ]

@@ -1,11 +1,11 @@
-"""``simulate_revenue_cycle_day``: one day of the billing extracts and of the payers' claim files.
+"""``simulate_revenue_cycle_day``: one day of the billing extracts and of the payers' files.
 
 Per billing system (one per EHR vendor) the day lands full department and provider extracts
 and the transactions posted since the system's previous extract (on its first day: its whole
-history). The payers' claim files that arrived since the previous simulated day land in the
-batch folders of their arrival days. Claims are written first and each system's transactions
-manifest last: it marks the day done, so a crashed day is simply run again, and a finished
-day returns what its manifests say without writing anything.
+history). The payers' claim, pharmacy (PBM fill) and eligibility files that arrived since the
+previous simulated day land in the batch folders of their arrival days. Those are written first
+and each system's transactions manifest last: it marks the day done, so a crashed day is simply
+run again, and a finished day returns what its manifests say without writing anything.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from ingestion.claims.simulator import claim_batches, write_claim_files
 from ingestion.ehr.resources import EHR_SYSTEMS
 from ingestion.ehr.simulator.visits import HISTORY_DAYS
 from ingestion.landing import complete_batches, extract_date_of, is_complete, read_manifest
+from ingestion.pharmacy.simulator import FILLS, MEMBER_MONTHS, pharmacy_batches, write_pharmacy_files
 
 Progress = Callable[[str, int], None]
 TRANSACTIONS = "transactions"
@@ -38,10 +39,12 @@ class RevenueCycleSimulationResult:
     day: date
     kind_by_system: dict[str, str]  # vendor (athena, epic) -> 'initial' | 'incremental'
     files: list[Path]
-    rows_by_entity: dict[str, int]  # departments, providers, transactions, claim_lines
-    dirty_by_reason: dict[str, int] = field(default_factory=dict)  # billing and claims, summed
+    rows_by_entity: dict[str, int]  # departments, providers, transactions, claim_lines, fills, member_months
+    dirty_by_reason: dict[str, int] = field(default_factory=dict)  # billing, claims, pharmacy, summed
     claim_files: int = 0
     resubmitted_claim_files: int = 0
+    pharmacy_files: int = 0  # fill files, duplicate deliveries included
+    eligibility_files: int = 0
 
 
 def simulate_revenue_cycle_day(
@@ -105,6 +108,7 @@ def _simulate(
     write_claim_files(
         landing_root, tenant, env, seed, itertools.chain(*lives.values()), history_start, after, day, progress
     )
+    write_pharmacy_files(landing_root, tenant, env, seed, views, history_start, after, day, progress)
     modified = datetime.combine(history_start, time(6), tzinfo=UTC)
     for system in systems:
         _write_system(landing_root, tenant, env, seed, day, views[system], lives[system], modified, progress)
@@ -193,12 +197,21 @@ def _result(
         files.extend(batch.files)
         rows["claim_lines"] += batch.rows
         dirty.update(batch.dirty)
+    pharmacy = pharmacy_batches(landing_root, tenant, env, after, day)
+    for batch in pharmacy:
+        files.extend(batch.files)
+        rows[batch.entity] += batch.rows
+        dirty.update(batch.dirty)
     return RevenueCycleSimulationResult(
         day=day,
         kind_by_system=kinds,
         files=sorted(files),
-        rows_by_entity={entity: rows[entity] for entity in (*extracts.ENTITIES, "claim_lines")},
+        rows_by_entity={
+            entity: rows[entity] for entity in (*extracts.ENTITIES, "claim_lines", FILLS, MEMBER_MONTHS)
+        },
         dirty_by_reason=dict(sorted(dirty.items())),
         claim_files=len(batches),
         resubmitted_claim_files=sum(batch.resubmission for batch in batches),
+        pharmacy_files=sum(batch.entity == FILLS for batch in pharmacy),
+        eligibility_files=sum(batch.entity == MEMBER_MONTHS for batch in pharmacy),
     )

@@ -71,6 +71,8 @@ class EhrView:
     extract_dates: list[date]
     charges: list[ChargeFacts] = field(default_factory=list)
     providers: list[ProviderFacts] = field(default_factory=list)
+    # patient -> coverage id -> its latest version, as of the last extract (pharmacy and eligibility)
+    coverages: dict[int, dict[int, CoverageFacts]] = field(default_factory=dict)
 
 
 def ehr_extract_dates(landing_root: Path, tenant: str, env: str, system: str, day: date) -> list[date]:
@@ -98,7 +100,7 @@ def read_ehr_view(landing_root: Path, tenant: str, env: str, system: str, day: d
             is_complete(folders["encounter"]) and read_manifest(folders["encounter"]).get("kind") == "initial"
         )
         reader.read_batch(extract, initial, folders)
-    return EhrView(system, dates, reader.charges, reader.providers())
+    return EhrView(system, dates, reader.charges, reader.providers(), dict(reader.coverages))
 
 
 def _resources(folder: Path, resource_type: str) -> Iterator[Resource]:
@@ -146,7 +148,9 @@ class _Encounter:
 
 
 @dataclass(frozen=True, slots=True)
-class _Coverage:
+class CoverageFacts:
+    """One version of an EHR Coverage: active on days start <= day < end (no end: open)."""
+
     updated: str
     start: date
     end: date | None
@@ -161,7 +165,7 @@ class _Reader:
         self.seed = seed
         self.hospitals = frozenset(h.number for h in hospitals_of(system))
         self.payer_codes = payer_codes_by_ehr_name()
-        self.coverages: dict[int, dict[int, _Coverage]] = defaultdict(dict)
+        self.coverages: dict[int, dict[int, CoverageFacts]] = defaultdict(dict)
         self.practitioners: dict[int, tuple[str, str, str]] = {}  # id -> (updated, given, family)
         self.roles: dict[int, tuple[str, str, int]] = {}  # id -> (updated, specialty, hospital)
         self.billable: dict[int, _Encounter] = {}
@@ -206,7 +210,7 @@ class _Reader:
         versions = self.coverages[patient]
         coverage_id, updated = int(resource["id"]), _updated(resource)
         if coverage_id not in versions or updated >= versions[coverage_id].updated:
-            versions[coverage_id] = _Coverage(updated, start, end, payer)
+            versions[coverage_id] = CoverageFacts(updated, start, end, payer)
 
     def _practitioner(self, resource: Resource) -> None:
         try:

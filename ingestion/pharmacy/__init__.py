@@ -1,0 +1,1 @@
+"""Pharmacy claims (PBM fills) and payer eligibility rosters: simulated landing files (``simulator``)."""
