@@ -28,7 +28,7 @@ final as (
         ---------- prescriber and drug
         prescriber_npi,
         ndc,
-        drug_name,
+        drug_name as drug_description,
         therapeutic_class,
 
         ---------- dates
