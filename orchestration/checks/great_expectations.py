@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from dagster import AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeverity, AssetKey, asset_check
 
+from orchestration.checks.outcomes import record_gx_outcome
 from warehouse.settings import get_settings
 
 # GX 1.x phones home unless told not to; these machines (and many hospitals) have no internet.
@@ -31,8 +32,9 @@ class TableSuite:
         return f"{self.schema}.{self.table}"
 
 
-def validate_table(suite_def: TableSuite) -> AssetCheckResult:
-    """Run the suite with GX against the warehouse; PHI-free summary as check metadata."""
+def validate_table(suite_def: TableSuite, context: AssetCheckExecutionContext) -> AssetCheckResult:
+    """Run the suite with GX against the warehouse; PHI-free summary as check metadata, and the
+    outcome recorded for gold.mart_data_quality_metrics."""
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
@@ -61,6 +63,11 @@ def validate_table(suite_def: TableSuite) -> AssetCheckResult:
         column = config.kwargs.get("column") or ",".join(config.kwargs.get("column_list", []) or [])
         unexpected = (r.result or {}).get("unexpected_count")
         metadata[f"failed: {config.type}({column})"] = f"unexpected rows: {unexpected}"
+    unexpected_rows = sum(int((r.result or {}).get("unexpected_count") or 0) for r in failed)
+    check_name = context.check_specs[0].name if context.check_specs else suite_def.name
+    record_gx_outcome(
+        check_name, suite_def.schema, suite_def.table, result.success, unexpected_rows, context.run.run_id
+    )
     return AssetCheckResult(passed=result.success, severity=AssetCheckSeverity.ERROR, metadata=metadata)
 
 
@@ -95,7 +102,7 @@ BRONZE_ENCOUNTERS = TableSuite("bronze", "ehr__encounter", _bronze_encounter_exp
     description="GX: every bronze encounter row has its raw resource and full lineage, once.",
 )
 def gx_bronze_encounters(context: AssetCheckExecutionContext) -> AssetCheckResult:
-    return validate_table(BRONZE_ENCOUNTERS)
+    return validate_table(BRONZE_ENCOUNTERS, context)
 
 
 def _silver_completed_encounter_expectations() -> list[object]:
@@ -131,7 +138,7 @@ SILVER_COMPLETED_ENCOUNTERS = TableSuite(
     description="GX: silver keeps one finished version per (system, encounter), with a sane period.",
 )
 def gx_silver_completed_encounters(context: AssetCheckExecutionContext) -> AssetCheckResult:
-    return validate_table(SILVER_COMPLETED_ENCOUNTERS)
+    return validate_table(SILVER_COMPLETED_ENCOUNTERS, context)
 
 
 def _bronze_transaction_expectations() -> list[object]:
@@ -157,7 +164,7 @@ BRONZE_TRANSACTIONS = TableSuite("bronze", "billing__transactions", _bronze_tran
     description="GX: every bronze billing row names its system, file, file date and row, once.",
 )
 def gx_bronze_transactions(context: AssetCheckExecutionContext) -> AssetCheckResult:
-    return validate_table(BRONZE_TRANSACTIONS)
+    return validate_table(BRONZE_TRANSACTIONS, context)
 
 
 def _silver_transaction_expectations() -> list[object]:
@@ -187,7 +194,7 @@ SILVER_TRANSACTIONS = TableSuite("silver", "cdm_transactions", _silver_transacti
     description="GX: usable transactions only: typed, positive amounts, posted on or after service.",
 )
 def gx_silver_transactions(context: AssetCheckExecutionContext) -> AssetCheckResult:
-    return validate_table(SILVER_TRANSACTIONS)
+    return validate_table(SILVER_TRANSACTIONS, context)
 
 
 def _silver_pharmacy_fill_expectations() -> list[object]:
@@ -213,4 +220,4 @@ SILVER_PHARMACY_FILLS = TableSuite("silver", "int_pharmacy_fills_current", _silv
     description="GX: one usable paid fill per claim, with a patient, a payer and 1-365 days of supply.",
 )
 def gx_silver_pharmacy_fills(context: AssetCheckExecutionContext) -> AssetCheckResult:
-    return validate_table(SILVER_PHARMACY_FILLS)
+    return validate_table(SILVER_PHARMACY_FILLS, context)
