@@ -32,15 +32,15 @@ class TableSuite:
         return f"{self.schema}.{self.table}"
 
 
-def validate_table(suite_def: TableSuite, context: AssetCheckExecutionContext) -> AssetCheckResult:
+def validate_table(suite_def: TableSuite, check: AssetCheckExecutionContext) -> AssetCheckResult:
     """Run the suite with GX against the warehouse; PHI-free summary as check metadata, and the
     outcome recorded for gold.mart_data_quality_metrics."""
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)  # Dagster logs are the progress
-    datasource = context.data_sources.add_postgres(
+    gx_context = gx.get_context(mode="ephemeral")
+    gx_context.variables.progress_bars = ProgressBarsConfig(globally=False)  # Dagster logs are the progress
+    datasource = gx_context.data_sources.add_postgres(
         name="carehouse", connection_string=get_settings().sqlalchemy_url()
     )
     table_asset = datasource.add_table_asset(
@@ -64,9 +64,9 @@ def validate_table(suite_def: TableSuite, context: AssetCheckExecutionContext) -
         unexpected = (r.result or {}).get("unexpected_count")
         metadata[f"failed: {config.type}({column})"] = f"unexpected rows: {unexpected}"
     unexpected_rows = sum(int((r.result or {}).get("unexpected_count") or 0) for r in failed)
-    check_name = context.check_specs[0].name if context.check_specs else suite_def.name
+    check_name = check.check_specs[0].name if check.check_specs else suite_def.name
     record_gx_outcome(
-        check_name, suite_def.schema, suite_def.table, result.success, unexpected_rows, context.run.run_id
+        check_name, suite_def.schema, suite_def.table, result.success, unexpected_rows, check.run.run_id
     )
     return AssetCheckResult(passed=result.success, severity=AssetCheckSeverity.ERROR, metadata=metadata)
 

@@ -85,7 +85,7 @@ typed as (
         {{ safe_cast_date('raw_service_date') }} as service_date,
         {{ safe_cast_date('raw_submitted_date') }} as submitted_date,
         {{ safe_cast_date('raw_paid_date') }} as paid_date,
-        {{ safe_cast_date(dbt.concat(["substr(source_file, length(source_file) - 10, 7)", "'-01'"])) }} as claim_month,
+        {{ payer_file_month() }} as claim_month,
 
         ---------- amounts
         {{ safe_cast_numeric('raw_billed_amount') }} as billed_amount,
@@ -109,10 +109,7 @@ validated as (
         {{ dq_flags(rules) }} as _dq_flags,
         {{ quarantine_reason(rules) }} as quarantine_reason,
         -- the newest file (arrival day, then batch) of a payer and month replaces every earlier one
-        dense_rank() over (
-            partition by payer_feed_code, claim_month
-            order by file_date desc, batch_id desc
-        ) > 1 as is_superseded
+        {{ is_superseded_payer_file('claim_month') }} as is_superseded
     from typed
 
 ),

@@ -54,18 +54,12 @@ typed as (
         renamed.*,
 
         ---------- patient (the EHR's system and FHIR id)
-        case
-            when {{ regex_full_match('patient_account', '^ATH\\d{1,9}$') }} then 'athena'
-            when {{ regex_full_match('patient_account', '^EPC\\d{1,9}$') }} then 'epic'
-        end as patient_system,
-        case
-            when {{ regex_full_match('patient_account', '^(ATH|EPC)\\d{1,9}$') }}
-                then cast({{ safe_cast_integer('substr(patient_account, 4)') }} as {{ dbt.type_string() }})
-        end as patient_id,
+        {{ account_patient_system('patient_account') }} as patient_system,
+        {{ account_patient_id('patient_account') }} as patient_id,
 
         ---------- dates (the month's first day; any day of the month names the month)
         cast({{ dbt.date_trunc('month', safe_cast_date('raw_eligibility_month')) }} as date) as eligibility_month,
-        {{ safe_cast_date(dbt.concat(["substr(source_file, length(source_file) - 10, 7)", "'-01'"])) }} as file_month,
+        {{ payer_file_month() }} as file_month,
 
         ---------- copies of one member month inside one file (1 = first)
         row_number() over (
@@ -84,10 +78,7 @@ validated as (
         {{ dq_flags(rules) }} as _dq_flags,
         {{ quarantine_reason(rules) }} as quarantine_reason,
         -- the newest file (arrival day, then batch) of a payer and month replaces every earlier one
-        dense_rank() over (
-            partition by payer_feed_code, file_month
-            order by file_date desc, batch_id desc
-        ) > 1 as is_superseded
+        {{ is_superseded_payer_file('file_month') }} as is_superseded
     from typed
 
 ),

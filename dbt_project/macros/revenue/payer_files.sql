@@ -1,0 +1,39 @@
+{#- ===========================================================================
+    Shared by the payers' monthly files (claims, pharmacy fills, eligibility).
+
+    payer_file_month(): the month a payer file is about, from its name
+    (<kind>_<payer>_YYYY-MM.csv): the first day of that month.
+
+    is_superseded_payer_file(month_column): true on rows of a file that a newer
+    file (arrival day, then batch) of the same payer and month replaced: a
+    file delivered twice or resubmitted counts once, as its newest version.
+
+    account_patient_system(account) / account_patient_id(account): the EHR
+    system (athena for ATH, epic for EPC) and FHIR patient id (the digits
+    without leading zeros) of a network patient account; null when the account
+    is not one.
+=========================================================================== -#}
+{% macro payer_file_month() -%}
+    {{ safe_cast_date(dbt.concat(["substr(source_file, length(source_file) - 10, 7)", "'-01'"])) }}
+{%- endmacro %}
+
+{% macro is_superseded_payer_file(month_column) -%}
+    dense_rank() over (
+        partition by payer_feed_code, {{ month_column }}
+        order by file_date desc, batch_id desc
+    ) > 1
+{%- endmacro %}
+
+{% macro account_patient_system(account) -%}
+    case
+        when {{ regex_full_match(account, '^ATH\\d{1,9}$') }} then 'athena'
+        when {{ regex_full_match(account, '^EPC\\d{1,9}$') }} then 'epic'
+    end
+{%- endmacro %}
+
+{% macro account_patient_id(account) -%}
+    case
+        when {{ regex_full_match(account, '^(ATH|EPC)\\d{1,9}$') }}
+            then cast({{ safe_cast_integer('substr(' ~ account ~ ', 4)') }} as {{ dbt.type_string() }})
+    end
+{%- endmacro %}
