@@ -43,7 +43,7 @@ def _metrics(scenario: Scenario, family: str, state: datetime | None = None) -> 
     rows = query(
         scenario.settings,
         f"select layer, source_table, relation, metric, metric_value from {MART}"
-        " where data_as_of = %s and metric_family = %s",
+        " where data_as_of = %s and metric_group = %s",
         (state, family),
     )
     return {(layer, table, relation, name): value for layer, table, relation, name, value in rows}
@@ -94,8 +94,8 @@ def test_rows_per_layer_are_the_tables_row_counts(scenario: Scenario) -> None:
         scenario.settings,
         f"select b.metric_value, s.metric_value from {MART} b join {MART} s"
         " on s.data_as_of = b.data_as_of and s.source_table = b.source_table"
-        " and s.metric_family = 'layer_rows' and s.layer = 'staging'"
-        " where b.metric_family = 'layer_rows' and b.layer = 'bronze' and b.data_as_of = %s",
+        " and s.metric_group = 'layer_rows' and s.layer = 'staging'"
+        " where b.metric_group = 'layer_rows' and b.layer = 'bronze' and b.data_as_of = %s",
         (_states(scenario)[-1],),
     )
     assert rows and all(bronze == staging for bronze, staging in rows)
@@ -185,8 +185,8 @@ def test_test_outcomes_are_the_recorded_latest_outcomes(scenario: Scenario) -> N
     )
     rows = query(
         scenario.settings,
-        f"select metric_family, layer, metric, metric_value from {MART} where data_as_of = %s"
-        " and metric_family like '%%test_outcomes' and layer <> 'marts' and metric_value > 0",
+        f"select metric_group, layer, metric, metric_value from {MART} where data_as_of = %s"
+        " and metric_group like '%%_outcomes' and layer <> 'marts' and metric_value > 0",
         (_states(scenario)[-1],),
     )
     counts = {(family, layer, status): tests for family, layer, status, tests, _ in recorded}
@@ -234,7 +234,7 @@ def test_the_mart_holds_names_and_counts_only(scenario: Scenario) -> None:
     """No PHI: every text value is an identifier-like name (table, layer, rule, reason, status, batch)."""
     rows = query(
         scenario.settings,
-        f"select distinct unnest(array[metric_family, source, source_table, layer, relation,"
+        f"select distinct unnest(array[metric_group, source, source_table, layer, relation,"
         f" metric, latest_batch]) from {MART}",
     )
     values = {value for (value,) in rows if value is not None}

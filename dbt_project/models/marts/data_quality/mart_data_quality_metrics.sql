@@ -1,7 +1,7 @@
 -- ============================================================================
 -- mart_data_quality_metrics
 -- What a data steward watches, one tall table across every source and run:
--- one row per (data_as_of, metric_family, source_table, layer, relation,
+-- one row per (data_as_of, metric_group, source_table, layer, relation,
 -- metric). data_as_of is the data state measured: the latest bronze load
 -- of any source. History: incremental delete+insert on data_as_of, so a build
 -- on new data adds a set of rows and a re-run on the same data replaces its
@@ -40,7 +40,7 @@ data_state as (
 metrics as (
 
     -- first: its typed columns set the union's types
-    select 'source_freshness' as metric_family, source_name, source_table, 'bronze' as layer,
+    select 'source_freshness' as metric_group, source_name, source_table, 'bronze' as layer,
         source_table as relation_name, 'latest_load_rows' as metric_name,
         cast(latest_load_rows as {{ number }}) as metric_value, last_loaded_at, latest_batch
     from freshness
@@ -97,7 +97,7 @@ final as (
 
     select
         data_state.data_as_of,
-        cast(metrics.metric_family as {{ text }}) as metric_family,
+        cast(metrics.metric_group as {{ text }}) as metric_group,
         cast(metrics.source_name as {{ text }}) as source,
         cast(metrics.source_table as {{ text }}) as source_table,
         cast(metrics.layer as {{ text }}) as layer,
