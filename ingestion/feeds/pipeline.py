@@ -82,9 +82,12 @@ def load_feeds_to_bronze(
     )
 
 
-def report_unclaimed_folders(config: LoadConfig, settings: Settings) -> dict[str, int]:
-    """Warn about landing folders no feed claims, so unloaded files are never a silent drop."""
+def report_unclaimed_folders(
+    config: LoadConfig, settings: Settings, logger: logging.Logger = log
+) -> dict[str, int]:
+    """Warn about landing folders no feed claims, so unloaded files are never a silent drop
+    (``logger``: the Dagster asset passes its run log)."""
     unclaimed = unclaimed_folders(config, settings)
     for folder, count in unclaimed.items():
-        log.warning("%s: %d complete file(s) no feed of the load config claims, not loaded", folder, count)
+        logger.warning("%s: %d complete file(s) no feed of the load config claims, not loaded", folder, count)
     return unclaimed

@@ -18,8 +18,7 @@ from ingestion.billing.simulator import simulate_revenue_cycle_day
 from ingestion.bronze_pipeline import LOADER_FILE_FORMAT
 from ingestion.feeds.bronze import feeds_bronze_source
 from ingestion.feeds.config import load_config
-from ingestion.feeds.discovery import unclaimed_folders
-from ingestion.feeds.pipeline import feeds_pipeline
+from ingestion.feeds.pipeline import feeds_pipeline, report_unclaimed_folders
 from orchestration.assets.dlt_translator import BronzeDltTranslator
 from orchestration.assets.ehr import EHR_EXTRACT_KEY
 from warehouse.schemas import ensure_schemas_and_roles
@@ -86,5 +85,4 @@ def feeds_bronze_assets(context: AssetExecutionContext, dlt: DagsterDltResource)
         dlt_pipeline=feeds_pipeline(settings),
         loader_file_format=LOADER_FILE_FORMAT,
     )
-    for folder, count in unclaimed_folders(load_config(), settings).items():
-        context.log.warning(f"{folder}: {count} complete file(s) that no feed of the load config claims")
+    report_unclaimed_folders(load_config(), settings, context.log)
