@@ -3,9 +3,10 @@ source that pulls from it into the same bronze tables as the file path.
 
 Server half: ``credentials`` (where the OAuth2 client id/secret come from), ``index`` (what is
 served: the current version of each resource), ``search`` (filters, keyset paging, Bundles),
-``tokens`` (expiring tokens, rate limits), ``app`` (the endpoints' behaviour) and ``server``
-(HTTP plumbing, ``serve`` and ``run_server``). Loader half: ``client`` (dlt ``RESTClient``
-pieces), ``source`` (the dlt source) and ``pipeline`` (``load_ehr_api_to_bronze``).
+``tokens`` (expiring tokens, rate limits, limits on failed authentications), ``app`` (the
+endpoints' behaviour) and ``server`` (HTTP plumbing, ``serve`` and ``run_server``). Loader
+half: ``client`` (dlt ``RESTClient`` pieces), ``source`` (the dlt source) and ``pipeline``
+(``load_ehr_api_to_bronze``).
 Import from those modules directly: nothing is re-exported here, so the server half does not
 load the dlt source and pipeline machinery it never uses. ``README.md`` has the walkthrough.
 """

@@ -35,6 +35,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--rate-limit", type=float, help="requests per second per token (default: unlimited)")
     serve.add_argument("--burst", type=int, help="requests a token may burst (default: one second's worth)")
+    serve.add_argument(
+        "--base-url", help="root URL that links in responses start with (default: http://{host}:{port})"
+    )
     serve.add_argument("--verbose", action="store_true", help="log each request (method, path, status)")
     load = commands.add_parser("load", help="load what changed since the last API load into bronze")
     load.add_argument(
@@ -66,6 +69,7 @@ def main(argv: list[str] | None = None) -> None:
             rate_limit_per_s=args.rate_limit,
             rate_limit_burst=args.burst,
             on_ready=ready,
+            base_url=args.base_url,
         )
         return
     from ingestion.ehr.api.pipeline import load_ehr_api_to_bronze

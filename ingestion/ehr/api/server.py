@@ -4,6 +4,10 @@ Behaviour lives in ``app.py``; this module only moves bytes. It logs method, pat
 query string) and status, nothing else: no headers, tokens, credentials or resource contents.
 :func:`serve` runs it in a background thread for tests and notebooks (port 0 picks a free
 port); :func:`run_server` runs it in the foreground until Ctrl-C, for the CLI.
+
+Links in responses start with the server's base URL: ``base_url`` when given (e.g. the name
+clients reach it by, behind a proxy), else ``http://{host}:{bound port}``. Request headers
+(``Host``, ``X-Forwarded-*``) never shape a URL: the client controls them.
 """
 
 from __future__ import annotations
@@ -21,7 +25,15 @@ from urllib.parse import parse_qs, urlsplit
 
 from typing_extensions import Unpack
 
-from ingestion.ehr.api.app import DEFAULT_TOKEN_TTL_S, TOKEN_PATH, FhirApp, Response, ServerConfig
+from ingestion.ehr.api.app import (
+    DEFAULT_AUTH_FAILURE_WINDOW_S,
+    DEFAULT_AUTH_MAX_FAILURES,
+    DEFAULT_TOKEN_TTL_S,
+    TOKEN_PATH,
+    FhirApp,
+    Response,
+    ServerConfig,
+)
 from ingestion.ehr.api.credentials import resolve_api_credentials
 
 log = logging.getLogger(__name__)
@@ -40,8 +52,8 @@ class FhirRequestHandler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         parts = urlsplit(self.path)
-        origin = f"http://{self.headers.get('Host') or self.server.authority}"
-        self._send(self.server.app.get(parts.path, parts.query, self.headers.get("Authorization"), origin))
+        authorization = self.headers.get("Authorization")
+        self._send(self.server.app.get(parts.path, parts.query, authorization, self.server.base_url))
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
@@ -54,7 +66,7 @@ class FhirRequestHandler(BaseHTTPRequestHandler):
             self._send(Response(404, b'{"error":"not_found"}', "application/json"))
             return
         form = parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True)
-        self._send(self.server.app.token(self.headers.get("Authorization"), form))
+        self._send(self.server.app.token(self.headers.get("Authorization"), form, self.client_address[0]))
 
     def _send(self, response: Response) -> None:
         self.send_response(response.status)
@@ -75,20 +87,32 @@ class FhirRequestHandler(BaseHTTPRequestHandler):
 class FhirHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], app: FhirApp) -> None:
+    def __init__(self, address: tuple[str, int], app: FhirApp, base_url: str | None = None) -> None:
+        checked = _checked_base_url(base_url) if base_url else None  # before binding: nothing to leak
         super().__init__(address, FhirRequestHandler)
         self.app = app
+        self.base_url = checked or self._bound_url(address[0])
 
-    @property
-    def authority(self) -> str:
-        host, port = self.server_address[:2]
-        host = str(host)
-        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    def _bound_url(self, host: str) -> str:
+        """``http://{host}:{port}`` with the host as given (the name clients were told) and the bound port."""
+        if host in ("", "0.0.0.0", "::"):
+            # "all interfaces" is no address a client can use; only the operator knows the right name
+            log.warning("EHR API bound to all interfaces without base_url: links name %s", DEFAULT_HOST)
+            host = DEFAULT_HOST
+        port = self.server_address[1]
+        return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
     @property
     def url(self) -> str:
-        """The server's root URL, e.g. ``http://127.0.0.1:8090``."""
-        return f"http://{self.authority}"
+        """The server's root URL, e.g. ``http://127.0.0.1:8090``: what its links start with."""
+        return self.base_url
+
+
+def _checked_base_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ValueError(f"base_url must be an http(s) root URL such as http://127.0.0.1:8090, not {url!r}")
+    return url.rstrip("/")
 
 
 class ServerOptions(TypedDict, total=False):
@@ -103,6 +127,9 @@ class ServerOptions(TypedDict, total=False):
     token_ttl_s: float  # default one hour
     rate_limit_per_s: float | None  # None: unlimited
     rate_limit_burst: int | None  # None: one second's worth
+    base_url: str | None  # None: http://{host}:{bound port}
+    auth_max_failures: int  # default 5 wrong credentials per address and client id ...
+    auth_failure_window_s: float  # ... within 60 s; then 429 until the window passes
 
 
 def make_server(landing_root: Path, **options: Unpack[ServerOptions]) -> FhirHTTPServer:
@@ -118,8 +145,11 @@ def make_server(landing_root: Path, **options: Unpack[ServerOptions]) -> FhirHTT
         token_ttl_s=options.get("token_ttl_s", DEFAULT_TOKEN_TTL_S),
         rate_limit_per_s=options.get("rate_limit_per_s"),
         rate_limit_burst=options.get("rate_limit_burst"),
+        auth_max_failures=options.get("auth_max_failures", DEFAULT_AUTH_MAX_FAILURES),
+        auth_failure_window_s=options.get("auth_failure_window_s", DEFAULT_AUTH_FAILURE_WINDOW_S),
     )
-    return FhirHTTPServer((host, options.get("port", DEFAULT_PORT)), FhirApp(config))
+    address = (host, options.get("port", DEFAULT_PORT))
+    return FhirHTTPServer(address, FhirApp(config), options.get("base_url"))
 
 
 def _is_loopback(host: str) -> bool:
@@ -180,6 +210,7 @@ def run_server(
     rate_limit_per_s: float | None = None,
     rate_limit_burst: int | None = None,
     on_ready: Callable[[str], None] | None = None,
+    base_url: str | None = None,
 ) -> None:
     """Serve in the foreground until Ctrl-C; ``on_ready(url)`` runs once the port is bound."""
     server = make_server(
@@ -193,6 +224,7 @@ def run_server(
         token_ttl_s=token_ttl_s,
         rate_limit_per_s=rate_limit_per_s,
         rate_limit_burst=rate_limit_burst,
+        base_url=base_url,
     )
     with server:
         if on_ready is not None:

@@ -4,6 +4,7 @@ Tokens are random, opaque and short-lived (a configurable TTL), as a real EHR's 
 loader has to handle expiry; they live in memory only, so a server restart revokes them all
 (:meth:`TokenStore.revoke_all` simulates exactly that). The rate limit is a token bucket per
 access token, answering with how long the caller must wait: what ``Retry-After`` reports.
+:class:`FailureLimiter` caps wrong-secret guesses at the token endpoint the same way.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import hmac
 import secrets
 import threading
 import time
+from collections import deque
+from collections.abc import Hashable
 from dataclasses import dataclass
 
 from ingestion.ehr.api.credentials import ApiCredentials
@@ -88,3 +91,45 @@ class RateLimiter:
         """A bucket idle long enough to be full again is the same as no bucket: forget it."""
         refill_s = self.burst / self.rate_per_s
         self._buckets = {k: b for k, b in self._buckets.items() if now - b.updated < refill_s}
+
+
+class FailureLimiter:
+    """At most ``max_failures`` failed authentications per key within a sliding ``window_s``.
+
+    An attempt is charged as a failure *before* the secret is checked and refunded when it
+    authenticates: checking first and counting afterwards would let parallel guesses all pass
+    the check before any of them is counted.
+    """
+
+    def __init__(self, max_failures: int, window_s: float) -> None:
+        if max_failures < 1 or window_s <= 0:
+            raise ValueError("the failure limit and its window must be positive")
+        self.max_failures = max_failures
+        self.window_s = window_s
+        self._lock = threading.Lock()
+        self._failures: dict[Hashable, deque[float]] = {}
+
+    def attempt(self, key: Hashable) -> float:
+        """Charge one attempt to ``key``: 0.0 if it may go ahead, else seconds until one may."""
+        now = time.monotonic()
+        with self._lock:
+            failures = self._failures.get(key)
+            if failures is None:
+                self._drop_idle(now)  # keys are attacker-chosen (client ids): do not keep stale ones
+                failures = self._failures[key] = deque()
+            while failures and failures[0] <= now - self.window_s:
+                failures.popleft()
+            if len(failures) >= self.max_failures:
+                return failures[0] + self.window_s - now
+            failures.append(now)
+            return 0.0
+
+    def succeeded(self, key: Hashable) -> None:
+        """Refund the charge of an attempt of ``key`` that authenticated."""
+        with self._lock:
+            failures = self._failures.get(key)
+            if failures:
+                failures.pop()
+
+    def _drop_idle(self, now: float) -> None:
+        self._failures = {k: f for k, f in self._failures.items() if f and f[-1] > now - self.window_s}
