@@ -40,7 +40,8 @@ def configure_dlt() -> None:
 
 
 def dlt_credentials(settings: Settings) -> PostgresCredentials:
-    """dlt credentials; an empty password is explicit (trust auth) so dlt does not go looking."""
+    """dlt credentials; an empty password (a CAREHOUSE_DSN without one) is explicit so dlt does not go
+    looking for one."""
     facts = settings.connection_facts
     credentials = PostgresCredentials()
     credentials.parse_native_representation(settings.dsn)

