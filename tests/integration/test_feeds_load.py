@@ -215,6 +215,28 @@ def test_ragged_rows_are_set_aside_and_the_rest_lands(warehouse: Settings, tmp_p
     assert load_feeds_to_bronze(settings, config_path=config).files == ()
 
 
+def test_records_the_csv_module_cannot_parse_are_set_aside(warehouse: Settings, tmp_path: Path) -> None:
+    settings = warehouse
+    config = _config(tmp_path, _tx_feed("athena"))
+    lines = _tx_rows(1, 2, 3, 4).split("\r\n")
+    lines[2] = lines[2].replace(",BCBS,", ",BC\rBS,")  # row 2: a bare CR in a CRLF file
+    lines[4] = lines[4].replace(",2025-03-01T", ',"2025-03-01T')  # row 4: a quote never closed
+    _batch(
+        settings, "billing_athena/transactions", date(2025, 3, 1), {"transactions.csv": "\r\n".join(lines)}
+    )
+
+    result = load_feeds_to_bronze(settings, config_path=config)
+    assert result.rows_by_table["billing__transactions"] == 2
+    assert _query(
+        settings, "select transaction_id, row_number from bronze.billing__transactions order by 2"
+    ) == [("1", 1), ("3", 3)]
+    rejected = _query(
+        settings, "select row_number, error, raw_line from bronze.feeds__rejected_row order by row_number"
+    )
+    assert [(n, raw) for n, _, raw in rejected] == [(2, lines[2]), (4, lines[4])]
+    assert "carriage return" in rejected[0][1] and "not closed" in rejected[1][1]
+
+
 def _claims(header: str, *rows: str) -> str:
     return "\n".join([header, *rows]) + "\n"
 
