@@ -1,20 +1,24 @@
 """An independent reference calculation of the revenue-cycle figures silver and gold must produce.
 
-Written from the data contract's rules only (the landing CSVs, read with the csv module), never
-from the simulator's lifecycle: tests compare the warehouse (and the simulator's own manifests)
-with these numbers. Rules, in the contract's order:
+Written from the data contract's rules only (the landing CSVs, read with the csv module, and the
+EHR's NDJSON for the patients it knows), never from the simulator's lifecycle: tests compare the
+warehouse (and the simulator's own manifests) with these numbers. Rules, in the contract's order:
 
 billing transactions: invalid_date (service/posting date missing or not a valid date in the
 system's format: athena YYYY-MM-DD, epic MM/DD/YYYY), invalid_amount, unknown_payer (not in
 seeds/payers.csv), negative_charge, duplicate_row ((system, transaction_id) seen in an earlier
-row, ordered by file date, source file, row number). Providers: invalid_npi, newest full
-extract per system only. Claim lines: invalid_date, invalid_amount, duplicate_row (per file);
-for each (payer, claim month) only the newest file counts (superseding is not quarantine).
+row, ordered by file date, source file, row number). Flagged, not quarantined (the row and its
+money count): invalid_patient_id (patient id missing or not 1-9 digits), unknown_patient (a
+well-formed id, leading zeros dropped, that is no Patient resource id and no finished encounter's
+subject in that system's EHR landing). Providers: invalid_npi, newest full extract per system
+only. Claim lines: invalid_date, invalid_amount, duplicate_row (per file); for each (payer,
+claim month) only the newest file counts (superseding is not quarantine).
 """
 
 from __future__ import annotations
 
 import csv
+import json
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -32,6 +36,7 @@ BATCH_FORMAT = "%Y%m%dT060000Z"
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _US = re.compile(r"^\d{2}/\d{2}/\d{4}$")
 _DECIMAL = re.compile(r"^-?\d+(\.\d+)?$")
+_PATIENT_ID = re.compile(r"^\d{1,9}$")
 ZERO = Decimal("0.00")
 
 
@@ -138,6 +143,51 @@ def billing_rows(landing_root: Path, tenant: str, env: str) -> list[BillingRow]:
                     BillingRow(system, file_date, source, number, values, service, posting, amount, reason)
                 )
     return rows
+
+
+def ehr_patients(landing_root: Path, tenant: str, env: str) -> frozenset[tuple[str, str]]:
+    """(system, patient id) of every patient an EHR sent: Patient resources and the subjects of
+    finished encounters, over the well-formed NDJSON lines of complete batches."""
+    known: set[tuple[str, str]] = set()
+    for system in BILLING_SYSTEMS:
+        for entity in ("patient", "encounter"):
+            for _, folder in _batches(landing_root, tenant, env, system, entity):
+                for path in sorted(folder.glob("*.ndjson")):
+                    for line in path.read_text(encoding="utf-8").splitlines():
+                        patient = _patient_of(line)
+                        if patient is not None:
+                            known.add((system, patient))
+    return frozenset(known)
+
+
+def _patient_of(line: str) -> str | None:
+    """The patient id a Patient line is, or a finished Encounter line is about."""
+    try:
+        resource = json.loads(line)
+    except ValueError:
+        return None  # a truncated line: rejected at load
+    if not isinstance(resource, dict) or not resource.get("id"):
+        return None
+    if resource.get("resourceType") == "Patient":
+        return str(resource["id"])
+    if resource.get("resourceType") == "Encounter" and resource.get("status") == "finished":
+        return str(resource["subject"]["reference"]).split("/", 1)[1]
+    return None
+
+
+def patient_flag(row: BillingRow, known: frozenset[tuple[str, str]]) -> str | None:
+    """The row's patient flag: invalid_patient_id, unknown_patient, or None."""
+    text = row.values["patient_id"].strip()
+    if not _PATIENT_ID.match(text):
+        return "invalid_patient_id"
+    return None if (row.system, str(int(text))) in known else "unknown_patient"
+
+
+def expected_flag_counts(landing_root: Path, tenant: str, env: str) -> dict[str, int]:
+    """patient flag -> rows of bronze (quarantined ones included) that carry it."""
+    known = ehr_patients(landing_root, tenant, env)
+    flags = Counter(patient_flag(row, known) for row in billing_rows(landing_root, tenant, env))
+    return {flag: count for flag, count in flags.items() if flag}
 
 
 def valid_billing_rows(landing_root: Path, tenant: str, env: str) -> list[BillingRow]:

@@ -21,6 +21,8 @@ from tests.e2e.conftest import DAY_2, PATIENTS, SEED, Scenario, query
 
 pytestmark = pytest.mark.e2e
 
+# Injected like the other dirt, but silver keeps these rows (the money counts) and flags them.
+PATIENT_FLAGS = ("invalid_patient_id", "unknown_patient")
 QUARANTINE_TABLES = {
     "transactions": "quarantine_billing__transactions",
     "providers": "quarantine_billing__providers",
@@ -97,11 +99,52 @@ def test_quarantine_counts_equal_the_injected_dirt(scenario: Scenario) -> None:
             actual[(kind, reason)] = count
     assert +expected == +actual
     # the simulator's own ground truth, written in each batch manifest, says the same
-    injected = _injected_dirt(landing, payers)
+    injected = {r: c for r, c in _injected_dirt(landing, payers).items() if r not in PATIENT_FLAGS}
     assert injected == {reason: sum(c for (_, r), c in actual.items() if r == reason) for reason in injected}
     assert {"invalid_date", "invalid_amount", "unknown_payer", "negative_charge", "duplicate_row"} <= {
         reason for _, reason in actual
     }
+
+
+def test_invalid_patient_ids_are_flagged_and_reach_gold_with_no_patient_key(scenario: Scenario) -> None:
+    landing = _landing(scenario)
+    flagged = dict(
+        query(
+            scenario.settings,
+            "select lower(flag), count(*) from silver.stg_billing__transactions,"
+            " unnest(string_to_array(_dq_flags, '|')) as flag"
+            " where flag in ('INVALID_PATIENT_ID', 'UNKNOWN_PATIENT') group by 1",
+        )
+    )
+    injected = {r: c for r, c in _injected_dirt(landing, _configured_payers()).items() if r in PATIENT_FLAGS}
+    assert flagged == reference.expected_flag_counts(*landing) == injected
+    assert set(flagged) == set(PATIENT_FLAGS)
+    # flagged, not quarantined: every flagged row is usable and reaches gold without a patient
+    usable, keyless, gold_keyless, gold_patients_missing = query(
+        scenario.settings,
+        """
+        select
+            (select count(*) from silver.stg_billing__transactions
+             where _dq_flags ~ 'PATIENT' and quarantine_reason is null),
+            (select count(*) from silver.cdm_transactions where patient_key is null),
+            (select count(*) from gold.fct_transactions where patient_durable_key is null),
+            (select count(*) from gold.fct_transactions f
+             where f.patient_durable_key is not null and f.patient_key is null)
+        """,
+    )[0]
+    assert usable == sum(flagged.values()) == keyless == gold_keyless
+    assert gold_patients_missing == 0
+    # the data steward sees both rules, per table, in the data-quality mart
+    measured = dict(
+        query(
+            scenario.settings,
+            "select metric, metric_value from gold.mart_data_quality_metrics"
+            " where data_as_of = (select max(data_as_of) from gold.mart_data_quality_metrics)"
+            " and metric_group = 'dq_flags' and relation = 'stg_billing__transactions'"
+            " and metric in ('INVALID_PATIENT_ID', 'UNKNOWN_PATIENT')",
+        )
+    )
+    assert measured == {flag.upper(): count for flag, count in flagged.items()}
 
 
 def _injected_dirt(landing: tuple[Path, str, str], payers: set[str]) -> dict[str, int]:

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from ingestion.billing.__main__ import main as billing_main
-from ingestion.billing.simulator import RevenueCycleSimulationResult, simulate_revenue_cycle_day
+from ingestion.billing.simulator import RevenueCycleSimulationResult, dirt, simulate_revenue_cycle_day
 from ingestion.billing.simulator.chargemaster import PRICE_CENTS
 from ingestion.billing.simulator.departments import system_departments
 from ingestion.billing.simulator.ehr_view import read_ehr_view
@@ -173,11 +173,15 @@ def test_dates_follow_each_vendor(landing: RevenueLanding) -> None:
 
 
 def test_rows_of_a_charge_carry_the_charge(landing: RevenueLanding) -> None:
-    fields = ("account_number", "patient_id", "encounter_id", "line_number", "cpt_code", "service_date")
+    fields = ("account_number", "encounter_id", "line_number", "cpt_code", "service_date")
     fields += ("payer_code", "provider_id", "dept_id")
+    known = ref.ehr_patients(landing.root, TENANT, ENV)
     charges: dict[tuple[str, str], dict[str, str]] = {}
     for row in ref.valid_billing_rows(landing.root, TENANT, ENV):
         values = row.values
+        if ref.patient_flag(row, known) is None:  # the patient dirt breaks this row's patient id only
+            prefix = "ATH" if row.system == "athena" else "EPC"
+            assert values["account_number"] == f"{prefix}{int(values['patient_id']):07d}"
         if values["transaction_type"] == "CHARGE":
             assert values["charge_id"] == values["transaction_id"] and values["payment_source"] == ""
             assert Decimal(values["amount"]) == Decimal(PRICE_CENTS[values["cpt_code"]]) / 100
@@ -185,8 +189,6 @@ def test_rows_of_a_charge_carry_the_charge(landing: RevenueLanding) -> None:
             assert values["payment_source"] in ("payer", "patient")
             assert values["payment_source"] == "patient" or values["payer_code"] != "SELFPAY"
         assert Decimal(values["amount"]) > 0
-        prefix = "ATH" if row.system == "athena" else "EPC"
-        assert values["account_number"] == f"{prefix}{int(values['patient_id']):07d}"
         first = charges.setdefault((row.system, values["charge_id"]), values)
         assert all(first[f] == values[f] for f in fields)
 
@@ -275,7 +277,10 @@ def manifest_dirt(root: Path) -> Counter[tuple[str, str]]:
 
 def test_manifest_dirt_is_what_the_silver_rules_find(landing: RevenueLanding) -> None:
     expected = ref.expected_quarantine_counts(landing.root, TENANT, ENV)
-    assert manifest_dirt(landing.root) == Counter(expected)
+    flagged = ref.expected_flag_counts(landing.root, TENANT, ENV)
+    assert manifest_dirt(landing.root) == Counter(expected) + Counter(
+        {("transactions", flag): count for flag, count in flagged.items()}
+    )
     reasons = {reason for _, reason in expected}
     assert reasons == {
         "invalid_date",
@@ -284,6 +289,7 @@ def test_manifest_dirt_is_what_the_silver_rules_find(landing: RevenueLanding) ->
         "negative_charge",
         "duplicate_row",
     } | {"invalid_npi"}
+    assert set(flagged) == {"invalid_patient_id", "unknown_patient"}
     summed: Counter[str] = Counter()
     for result in landing.results.values():
         summed.update(result.dirty_by_reason)
@@ -291,10 +297,15 @@ def test_manifest_dirt_is_what_the_silver_rules_find(landing: RevenueLanding) ->
     assert 0.001 < expected[("transactions", "invalid_date")] / rows < 0.01
 
 
-def failing_rules(row: ref.BillingRow, known_payers: frozenset[str], earlier_ids: set[str]) -> set[str]:
-    """Every contract rule the row fails, not just the first."""
+def failing_rules(
+    row: ref.BillingRow,
+    known_payers: frozenset[str],
+    earlier_ids: set[str],
+    patients: frozenset[tuple[str, str]],
+) -> set[str]:
+    """Every contract rule the row fails, not just the first, flags included."""
     values = row.values
-    failed = set()
+    failed = {flag} if (flag := ref.patient_flag(row, patients)) else set()
     if row.service_date is None or row.posting_date is None:
         failed.add("invalid_date")
     if row.amount is None:
@@ -310,15 +321,40 @@ def failing_rules(row: ref.BillingRow, known_payers: frozenset[str], earlier_ids
 
 def test_each_dirty_row_has_exactly_one_defect(landing: RevenueLanding) -> None:
     known = ref.payer_codes()
+    patients = ref.ehr_patients(landing.root, TENANT, ENV)
     seen: dict[str, set[str]] = defaultdict(set)
     previous: dict[str, list[str]] = {}
     for row in ref.billing_rows(landing.root, TENANT, ENV):
-        failed = failing_rules(row, known, seen[row.system])
-        assert failed == ({row.reason} if row.reason else set())
+        failed = failing_rules(row, known, seen[row.system], patients)
+        flag = ref.patient_flag(row, patients)
+        assert failed == ({row.reason} if row.reason else {flag} if flag else set())
         if row.reason == "duplicate_row":
             assert list(row.values.values()) == previous[row.system], "an exact copy, right after"
         seen[row.system].add(row.values["transaction_id"])
         previous[row.system] = list(row.values.values())
+
+
+def test_patient_dirt_is_kept_in_place_and_only_breaks_the_patient_id(landing: RevenueLanding) -> None:
+    """A flagged row replaces its clean version (a charge is never entered twice: silver keeps
+    both), with the account intact, so the money still lands on the right account."""
+    patients = ref.ehr_patients(landing.root, TENANT, ENV)
+    rows = ref.billing_rows(landing.root, TENANT, ENV)
+    copies = Counter((r.system, r.values["transaction_id"]) for r in rows)
+    variants: Counter[str] = Counter()
+    for row in rows:
+        flag = ref.patient_flag(row, patients)
+        if flag is None:
+            continue
+        assert row.reason is None and copies[(row.system, row.values["transaction_id"])] == 1
+        patient, account = row.values["patient_id"], row.values["account_number"]
+        true_id = int(account[3:])  # the account is intact: ATH/EPC + the patient's id
+        if flag == "unknown_patient":
+            assert int(patient) == dirt.BILLING_ONLY_PATIENT_BASE + true_id
+            variants["billing-only id"] += 1
+        else:
+            kinds = {"": "blank", "UNKNOWN": "placeholder", account: "account", f"{true_id}.0": "n.0"}
+            variants[kinds[patient]] += 1
+    assert set(variants) == {"blank", "placeholder", "account", "n.0", "billing-only id"}, variants
 
 
 def test_balances_reconcile(landing: RevenueLanding) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 from collections import defaultdict
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -179,6 +180,50 @@ def test_quarantine_counts_providers_and_superseded_claims(hand_made: Path) -> N
     assert current.values["claim_status"] == "paid" and current.claim_month == "2025-01"
 
 
+def write_ehr(root: Path, system: str, entity: str, day: str, lines: list[str]) -> None:
+    folder = root / TENANT / ENV / system / entity / f"{day}T060000Z"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{entity}-0000.ndjson").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (folder / "manifest.json").write_text("{}")
+
+
+def test_patient_flags_against_the_patients_the_ehr_sent(hand_made: Path) -> None:
+    """Known: a Patient resource (17), the subject of a finished encounter (23); not the subject
+    of a planned one (31), a truncated line (41) or the other system's patient (17 on epic)."""
+    encounter = {"resourceType": "Encounter", "id": "5", "status": "finished"}
+    write_ehr(
+        hand_made, "athena", "patient", "20250301", [json.dumps({"resourceType": "Patient", "id": "17"})]
+    )
+    write_ehr(
+        hand_made,
+        "athena",
+        "encounter",
+        "20250301",
+        [
+            json.dumps({**encounter, "subject": {"reference": "Patient/23"}}),
+            json.dumps({**encounter, "id": "6", "status": "planned", "subject": {"reference": "Patient/31"}}),
+            json.dumps({**encounter, "id": "7", "subject": {"reference": "Patient/41"}})[:40],
+        ],
+    )
+    known = ref.ehr_patients(hand_made, TENANT, ENV)
+    assert known == {("athena", "17"), ("athena", "23")}
+    (row,) = [r for r in ref.billing_rows(hand_made, TENANT, ENV) if r.values["transaction_id"] == "19"]
+
+    def flag(patient: str, system: str = "athena") -> str | None:
+        return ref.patient_flag(
+            replace(row, system=system, values={**row.values, "patient_id": patient}), known
+        )
+
+    assert [flag(p) for p in ("17", " 0000017", "23")] == [None, None, None]
+    assert [flag("31"), flag("41"), flag("17", "epic")] == ["unknown_patient"] * 3
+    invalid = ("", "UNKNOWN", "ATH0000017", "17.0", "-17", "1234567890")
+    assert [flag(p) for p in invalid] == ["invalid_patient_id"] * len(invalid)
+    # the hand-made rows carry no patient id: each one is flagged, quarantined or not
+    assert ref.expected_flag_counts(hand_made, TENANT, ENV) == {
+        "invalid_patient_id": len(ref.billing_rows(hand_made, TENANT, ENV))
+    }
+
+
 def test_reference_agrees_with_the_simulators_ground_truth() -> None:
     """Balances rebuilt from the simulated cycles, minus the payments and adjustments the
     simulator broke, are the reference's balances: the reference reads the files the way the
@@ -192,8 +237,10 @@ def test_reference_agrees_with_the_simulators_ground_truth() -> None:
                 if posting.day > DAYS[-1]:
                     continue
                 defect = dirt.transaction_defect(SEED, system, life.transaction_id(posting), posting.kind)
-                # a defective charge arrives twice (clean, plus a mis-keyed entry); other rows break
-                if defect in (None, dirt.DUPLICATE_ROW) or posting.kind == "CHARGE":
+                # a defective charge arrives twice (clean, plus a mis-keyed entry); other rows break,
+                # except that a bad patient id is only flagged: its row and money count
+                kept = (None, dirt.DUPLICATE_ROW, *dirt.FLAGGED_REASONS)
+                if defect in kept or posting.kind == "CHARGE":
                     sign = 1 if posting.kind == "CHARGE" else -1
                     truth[(system, account_number(system, charge.patient_id))] += (
                         sign * Decimal(posting.cents) / 100

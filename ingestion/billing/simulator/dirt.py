@@ -1,10 +1,16 @@
-"""Defects the billing extracts carry, each recognisable by exactly one silver quarantine rule.
+"""Defects the billing extracts carry, each recognisable by exactly one silver rule.
 
 Whether a row is broken is a pure function of (seed, system, transaction id): the transaction
 arrives broken whichever day it is extracted on, replacing its clean version. Each dirty row has
 ONE defect chosen so that no earlier rule in silver's order catches it: a broken date leaves the
 amount and payer intact, a broken amount is never a valid negative number, and so on.
 Duplicates are exact copies of clean rows, in the same file right after the original.
+
+The patient defects are flagged by silver, not quarantined (``FLAGGED_REASONS``): the row's money
+belongs to its account, which is intact, so silver keeps it; only the link to the EHR patient is
+lost. ``invalid_patient_id`` is no id at all or not one (blank, a placeholder, the account number
+keyed into the patient field, a spreadsheet's ``123.0``); ``unknown_patient`` is a well-formed id
+no EHR patient has (the billing system's own registration of a walk-in the EHR never saw).
 """
 
 from __future__ import annotations
@@ -13,7 +19,19 @@ from ingestion.billing.simulator.chargemaster import unit_hash
 
 INVALID_DATE, INVALID_AMOUNT, UNKNOWN_PAYER = "invalid_date", "invalid_amount", "unknown_payer"
 NEGATIVE_CHARGE, DUPLICATE_ROW, INVALID_NPI = "negative_charge", "duplicate_row", "invalid_npi"
-TRANSACTION_REASONS = (INVALID_DATE, INVALID_AMOUNT, UNKNOWN_PAYER, NEGATIVE_CHARGE, DUPLICATE_ROW)
+INVALID_PATIENT_ID, UNKNOWN_PATIENT = "invalid_patient_id", "unknown_patient"
+# Appended last: the hash points of the earlier defects, hence their rows, stay what they were.
+TRANSACTION_REASONS = (
+    INVALID_DATE,
+    INVALID_AMOUNT,
+    UNKNOWN_PAYER,
+    NEGATIVE_CHARGE,
+    DUPLICATE_ROW,
+    INVALID_PATIENT_ID,
+    UNKNOWN_PATIENT,
+)
+# Kept by silver with a DQ flag (the money counts), where every other defect is quarantined.
+FLAGGED_REASONS = (INVALID_PATIENT_ID, UNKNOWN_PATIENT)
 # Share of transaction rows with each defect (negative_charge: of CHARGE rows).
 TRANSACTION_RATES: dict[str, float] = {
     INVALID_DATE: 0.003,
@@ -21,10 +39,14 @@ TRANSACTION_RATES: dict[str, float] = {
     UNKNOWN_PAYER: 0.0025,
     NEGATIVE_CHARGE: 0.004,
     DUPLICATE_ROW: 0.003,
+    INVALID_PATIENT_ID: 0.0015,
+    UNKNOWN_PATIENT: 0.0015,
 }
 # Providers are few (a few dozen per system at default scale): a higher rate, at least one each.
 PROVIDER_NPI_RATE = 0.02
 UNKNOWN_PAYER_CODES = ("HUMANA", "TRICARE", "WELLCARE", "UNK")
+# The billing system's own patient registrations start here: 9 digits, far above any EHR id.
+BILLING_ONLY_PATIENT_BASE = 900_000_000
 
 Row = dict[str, str]
 
@@ -54,6 +76,11 @@ def break_transaction(row: Row, reason: str, system: str, salt: float) -> Row:
         broken["payer_code"] = UNKNOWN_PAYER_CODES[variant]
     elif reason == NEGATIVE_CHARGE:
         broken["amount"] = f"-{row['amount']}"
+    elif reason == INVALID_PATIENT_ID:
+        patient = row["patient_id"]
+        broken["patient_id"] = ("", "UNKNOWN", row["account_number"], f"{patient}.0")[variant]
+    elif reason == UNKNOWN_PATIENT:
+        broken["patient_id"] = str(BILLING_ONLY_PATIENT_BASE + int(row["patient_id"]))
     else:
         raise ValueError(f"not a row defect: {reason!r}")
     return broken

@@ -154,7 +154,10 @@ def transaction_rows(
             rows.extend((row, dict(row)))
             continue
         broken = dirt.break_transaction(row, reason, system, unit_hash(seed, system, "how", transaction_id))
-        if posting.kind == CHARGE:
+        if reason in dirt.FLAGGED_REASONS:
+            # silver keeps a flagged row: a second entry of a charge would count its money twice
+            rows.append(broken)
+        elif posting.kind == CHARGE:
             # a mis-keyed second entry of the charge, under its own id: the real charge still
             # arrives, so quarantining the entry never leaves the charge's payments without it
             broken["transaction_id"] = str(life.charge_id - SLOT_CHARGE + SLOT_MISKEYED)

@@ -6,6 +6,9 @@
 -- patient, encounter and practitioner keys meet the EHR's. ar_amount is the
 -- signed effect on accounts receivable:
 --   outstanding AR = sum(ar_amount) = charges - payments - adjustments - write-offs.
+-- A row whose patient id is missing, malformed or unknown to the EHR (flagged
+-- INVALID_PATIENT_ID / UNKNOWN_PATIENT in staging) keeps its money but gets
+-- no patient_key: null in gold, never a key that points at no patient.
 -- ============================================================================
 
 with
@@ -30,7 +33,10 @@ final as (
         {{ surrogate_key(['transactions.source_system', 'transactions.transaction_id']) }} as transaction_key,
         {{ surrogate_key(['transactions.source_system', 'transactions.charge_id']) }} as charge_key,
         {{ surrogate_key(['transactions.source_system', 'transactions.account_number']) }} as account_key,
-        {{ optional_surrogate_key('transactions.patient_id', ['transactions.source_system', 'transactions.patient_id']) }} as patient_key,
+        case
+            when transactions.is_ehr_patient
+                then {{ surrogate_key(['transactions.source_system', 'transactions.patient_id']) }}
+        end as patient_key,
         {{ optional_surrogate_key('transactions.encounter_id', ['transactions.source_system', 'transactions.encounter_id']) }} as encounter_key,
         {{ optional_surrogate_key('transactions.provider_id', ['transactions.source_system', 'transactions.provider_id']) }} as practitioner_key,
         {{ optional_surrogate_key('transactions.cpt_code', ['transactions.cpt_code']) }} as procedure_key,

@@ -5,6 +5,12 @@
 -- effect on accounts receivable (charges add, everything else subtracts).
 -- quarantine_reason (null = usable) applies the revenue-cycle rules in
 -- order; a later copy of a transaction already received is a duplicate_row.
+-- patient_id is the EHR's FHIR patient id (1-9 digits, leading zeros
+-- dropped, as the account parse reads it); is_ehr_patient says whether
+-- the EHR knows that patient. A bad patient id is flagged, never
+-- quarantined: the money belongs to the account, which AR is kept by, so
+-- dropping the row would misstate the account's balance; only the link to
+-- the patient is lost (cdm_transactions gives the row no patient_key).
 -- Never filters: count(stg) = count(bronze.billing__transactions).
 -- ============================================================================
 
@@ -25,6 +31,10 @@
      'when': "transaction_id is null or charge_id is null or account_number is null"},
     {'name': 'duplicate_row', 'quarantine': true,
      'when': "arrival_rank > 1"},
+    {'name': 'invalid_patient_id', 'quarantine': false,
+     'when': "patient_id is null"},
+    {'name': 'unknown_patient', 'quarantine': false,
+     'when': "patient_id is not null and not is_ehr_patient"},
 ] %}
 
 with
@@ -32,6 +42,16 @@ with
 source as (
 
     select * from {{ source('billing', 'billing__transactions') }}
+
+),
+
+ehr_patients as (
+
+    -- exactly the patients gold.dim_patient has a row for (a snapshotted patient record, or an
+    -- inferred member from a completed encounter): a known id always meets its patient in gold
+    select source_system, patient_id from {{ ref('cdm_patients') }}
+    union
+    select source_system, patient_id from {{ ref('cdm_encounters') }} where is_completed
 
 ),
 
@@ -43,7 +63,6 @@ renamed as (
         nullif(trim(transaction_id), '') as transaction_id,
         nullif(trim(charge_id), '') as charge_id,
         nullif(trim(account_number), '') as account_number,
-        nullif(trim(patient_id), '') as patient_id,
         nullif(trim(encounter_id), '') as encounter_id,
         nullif(trim(provider_id), '') as provider_id,
         nullif(trim(dept_id), '') as dept_id,
@@ -60,6 +79,7 @@ renamed as (
         posting_date as raw_posting_date,
         amount as raw_amount,
         modified_at as raw_modified_at,
+        patient_id as raw_patient_id,
 
         ---------- lineage
         {{ feed_lineage_columns() }}
@@ -82,6 +102,12 @@ typed as (
         {{ safe_cast_integer('raw_line_number') }} as charge_line_number,
         {{ safe_cast_numeric('raw_amount') }} as amount,
 
+        ---------- patient: the EHR's FHIR id (null when missing or not an id)
+        case
+            when {{ regex_full_match('trim(raw_patient_id)', '^\\d{1,9}$') }}
+                then cast(cast(trim(raw_patient_id) as {{ dbt.type_int() }}) as {{ dbt.type_string() }})
+        end as patient_id,
+
         ---------- arrival order of each transaction id (1 = first received)
         row_number() over (
             partition by source_system, transaction_id
@@ -92,13 +118,25 @@ typed as (
 
 ),
 
-validated as (
+matched as (
 
     select
         typed.*,
+        ehr_patients.patient_id is not null as is_ehr_patient
+    from typed
+    left join ehr_patients
+        on ehr_patients.source_system = typed.source_system
+        and ehr_patients.patient_id = typed.patient_id
+
+),
+
+validated as (
+
+    select
+        matched.*,
         {{ dq_flags(rules) }} as _dq_flags,
         {{ quarantine_reason(rules) }} as quarantine_reason
-    from typed
+    from matched
 
 ),
 
@@ -132,11 +170,13 @@ final as (
         cast(case when transaction_type = 'CHARGE' then amount else -amount end as {{ dbt.type_numeric() }}) as ar_amount,
 
         ---------- data quality
+        is_ehr_patient,
         _dq_flags,
         quarantine_reason,
         raw_service_date,
         raw_posting_date,
         raw_amount,
+        raw_patient_id,
 
         ---------- lineage
         {{ feed_lineage_columns() }}
