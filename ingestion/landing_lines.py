@@ -13,10 +13,6 @@ from pathlib import Path
 
 import orjson
 import pyarrow as pa
-from psycopg import sql
-
-from warehouse.connection import connect, table_exists
-from warehouse.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -67,23 +63,28 @@ def repeated_columns(values: dict[str, str], ingested_at: datetime, rows: int) -
     return columns
 
 
-def loaded_source_files(settings: Settings, schema: str, tables: dict[str, str | None]) -> set[str]:
-    """Source files bronze already holds in ``tables`` (table -> entity filter or None).
+FILE_LOG_HINTS: dict[str, dict[str, object]] = {
+    "entity": {"data_type": "text", "nullable": False},
+    "lines": {"data_type": "bigint", "nullable": False, "description": "lines in the file"},
+    "rows_loaded": {"data_type": "bigint", "nullable": False, "description": "lines stored as records"},
+    "rows_rejected": {"data_type": "bigint", "nullable": False, "description": "lines set aside as rejected"},
+}
 
-    Bronze itself is the record of what was loaded, so a load stays idempotent when dlt's local
-    state is lost or the warehouse is swapped.
-    """
-    loaded: set[str] = set()
-    with connect(settings) as conn:
-        for table, entity in tables.items():
-            if not table_exists(conn, schema, table):
-                continue
-            query = sql.SQL("select distinct source_file from {}.{}").format(
-                sql.Identifier(schema), sql.Identifier(table)
-            )
-            if entity is None:
-                rows = conn.execute(query)
-            else:
-                rows = conn.execute(query + sql.SQL(" where entity = %s"), (entity,))
-            loaded.update(r[0] for r in rows)
-    return loaded
+
+def file_log_table(values: dict[str, str], lines: int, loaded: int, rejected: int, at: datetime) -> pa.Table:
+    """A file's row in its loader's file log (``<source>__file_log``): the per-file ledger.
+
+    It travels in the same dlt load as the file's rows, so a file counts as loaded exactly when
+    that load completed (see ``ingestion.bronze_loads.committed_source_files``), even when the
+    file had no rows at all."""
+    columns = repeated_columns(values, at, 1)
+    counts = {"lines": lines, "rows_loaded": loaded, "rows_rejected": rejected}
+    return pa.table({**columns, **{name: pa.array([count], pa.int64()) for name, count in counts.items()}})
+
+
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def strip_bom(first_line: bytes) -> bytes:
+    """A byte-order mark is an encoding marker, not part of the first record."""
+    return first_line[len(UTF8_BOM) :] if first_line.startswith(UTF8_BOM) else first_line

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -75,7 +76,9 @@ def run(
     console.print(f"[bold]carehouse run[/] for {day} on {_describe_target(settings)}")
     with console.status("Starting the warehouse and loading the Dagster definitions…"):
         settings.dsn  # noqa: B018 - starts the embedded server before Dagster's logs begin
-    result = run_daily_pipeline(day, seed=seed, patients=patients, settings=settings, log_level=log_level)
+    result = run_daily_pipeline(
+        day, seed=seed, patients=patients, settings=settings, log_level=log_level, on_wait=_say_waiting
+    )
     _print_summary(collect_summary(settings))
     console.print(f"Dagster run [cyan]{result.run_id}[/] (see it with `carehouse ui`)")
     if result.warned_checks:
@@ -87,6 +90,10 @@ def run(
         if result.failed_checks:
             console.print(f"Failed checks: {', '.join(result.failed_checks)}")
         raise typer.Exit(1)
+
+
+def _say_waiting(message: str) -> None:
+    console.print(f"[yellow]{message}[/]", highlight=False)
 
 
 def _print_summary(summary) -> None:  # summary: orchestration.summary.WarehouseSummary
@@ -130,6 +137,8 @@ def _print_summary(summary) -> None:  # summary: orchestration.summary.Warehouse
             f"${summary.pmpm_12m:,.2f} (medical + pharmacy, 12 months to {summary.pmpm_through:%Y-%m})",
         )
     console.print(totals)
+    for batch, status, problems in summary.landing_problems:
+        console.print(f"[red]landing batch problem:[/] {batch} ({status}): {problems}", highlight=False)
 
 
 @simulate_app.command("ehr")
@@ -281,6 +290,9 @@ def simulate_adt(
     )
 
 
+LOAD_SOURCES = ("ehr", "ehr-api", "adt", "feeds", "reference")
+
+
 @app.command("load")
 def load(
     source: Annotated[
@@ -297,48 +309,84 @@ def load(
     ] = None,
 ) -> None:
     """Land new data of one source in bronze with dlt (without the rest of the pipeline)."""
+    from warehouse.lock import writer_lock
+
+    if source not in LOAD_SOURCES:
+        raise typer.BadParameter(f"choose one of {', '.join(LOAD_SOURCES)}", param_hint="SOURCE")
+    settings = get_settings()
+    with writer_lock(settings, f"load {source}", on_wait=_say_waiting):
+        with console.status(f"loading {source} into bronze…"):
+            _load(source, settings, base_url, config)
+        _print_landing_problems(settings)
+
+
+def _load(source: str, settings: Settings, base_url: str, config: str | None) -> None:
+    if source == "ehr":
+        from ingestion.ehr.pipeline import load_ehr_to_bronze
+
+        result = load_ehr_to_bronze(settings)
+        console.print(f"{result.files} new file(s), {result.rows:,} rows into bronze")
+    elif source == "ehr-api":
+        from ingestion.ehr.api.pipeline import load_ehr_api_to_bronze
+
+        result = load_ehr_api_to_bronze(settings, base_url)
+        console.print(f"{result.files} page(s), {result.rows:,} rows into bronze")
+    elif source == "adt":
+        from ingestion.adt.pipeline import load_adt_to_bronze
+
+        counts = load_adt_to_bronze(settings)
+        console.print(
+            f"{counts['adt__events']:,} ADT records, {counts['adt__rejected_line']:,} rejected lines"
+        )
+    elif source == "feeds":
+        from ingestion.feeds.config import LoadConfigError
+        from ingestion.feeds.pipeline import load_feeds_to_bronze
+
+        try:
+            result = load_feeds_to_bronze(settings, config_path=config)
+        except LoadConfigError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--config") from None
+        console.print(
+            f"{len(result.files)} new file(s), {result.rows:,} rows into bronze, "
+            f"{result.rejected_rows:,} rejected, {len(result.schema_changes)} schema change(s)"
+        )
+        for folder, count in result.unclaimed_folders.items():
+            console.print(f"[yellow]not loaded:[/] {folder}: {count} file(s) that no feed claims")
+    elif source == "reference":
+        from ingestion.reference.icd10_cm import load_reference_to_bronze
+
+        console.print(f"{load_reference_to_bronze(settings):,} ICD-10-CM rows into bronze")
+
+
+def _print_landing_problems(settings: Settings) -> None:
+    """Landing batches that were not (fully) loaded and why: file names and counts, no data."""
+    from ingestion.landing_audit import open_problems
+
+    for problem in open_problems(settings):
+        console.print(
+            f"[red]not loaded:[/] {problem.batch_path} ({problem.status}): {problem.problems}",
+            highlight=False,
+        )
+
+
+@app.command("dbt", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def dbt_command(ctx: typer.Context) -> None:
+    """Run dbt against the configured warehouse, e.g. `carehouse dbt build --select tag:gold`.
+
+    The connection, the gold key's session settings and dbt's target folder (under the carehouse
+    home) come from the same settings as every other step; the writer lock is held while dbt runs.
+    """
+    from orchestration.dbt_project import DBT_PROJECT_DIR
+    from warehouse.lock import writer_lock
     from warehouse.schemas import ensure_schemas_and_roles
 
     settings = get_settings()
-    ensure_schemas_and_roles(settings)
-    with console.status(f"loading {source} into bronze…"):
-        if source == "ehr":
-            from ingestion.ehr.pipeline import load_ehr_to_bronze
-
-            result = load_ehr_to_bronze(settings)
-            console.print(f"{result.files} new file(s), {result.rows:,} rows into bronze")
-        elif source == "ehr-api":
-            from ingestion.ehr.api.pipeline import load_ehr_api_to_bronze
-
-            result = load_ehr_api_to_bronze(settings, base_url)
-            console.print(f"{result.files} page(s), {result.rows:,} rows into bronze")
-        elif source == "adt":
-            from ingestion.adt.pipeline import load_adt_to_bronze
-
-            counts = load_adt_to_bronze(settings)
-            console.print(
-                f"{counts['adt__events']:,} ADT records, {counts['adt__rejected_line']:,} rejected lines"
-            )
-        elif source == "feeds":
-            from ingestion.feeds.config import LoadConfigError
-            from ingestion.feeds.pipeline import load_feeds_to_bronze
-
-            try:
-                result = load_feeds_to_bronze(settings, config_path=config)
-            except LoadConfigError as exc:
-                raise typer.BadParameter(str(exc), param_hint="--config") from None
-            console.print(
-                f"{len(result.files)} new file(s), {result.rows:,} rows into bronze, "
-                f"{result.rejected_rows:,} rejected, {len(result.schema_changes)} schema change(s)"
-            )
-            for folder, count in result.unclaimed_folders.items():
-                console.print(f"[yellow]not loaded:[/] {folder}: {count} file(s) that no feed claims")
-        elif source == "reference":
-            from ingestion.reference.icd10_cm import load_reference_to_bronze
-
-            console.print(f"{load_reference_to_bronze(settings):,} ICD-10-CM rows into bronze")
-        else:
-            raise typer.BadParameter("choose ehr, ehr-api, adt, feeds or reference", param_hint="SOURCE")
+    dbt = shutil.which("dbt", path=str(Path(sys.executable).parent)) or shutil.which("dbt") or "dbt"
+    project = ["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
+    with writer_lock(settings, "carehouse dbt", on_wait=_say_waiting):
+        ensure_schemas_and_roles(settings)
+        code = subprocess.call([dbt, *ctx.args, *project], env={**os.environ, **settings.dbt_env()})
+    raise typer.Exit(code)
 
 
 # -- database -------------------------------------------------------------------------------
@@ -467,5 +515,18 @@ def bench_feeds(
     typer.echo(f"feeds_load_vs_copy_ratio={report.ratio:.2f}")
 
 
-def main() -> None:  # pragma: no cover - console script shim
-    sys.exit(app())
+def main() -> None:
+    """The console script: a user's mistake or a busy warehouse is one line, never a traceback."""
+    from warehouse.keys import GoldKeyMismatchError
+    from warehouse.lock import WarehouseBusyError
+    from warehouse.secret_files import SecretFileError
+
+    try:
+        app()
+    except (WarehouseBusyError, GoldKeyMismatchError, SecretFileError) as exc:
+        console.print(f"[red]error:[/] {exc}", highlight=False)
+        sys.exit(1)
+
+
+if __name__ == "__main__":  # python -m orchestration.cli
+    main()

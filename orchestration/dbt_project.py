@@ -6,12 +6,16 @@ from pathlib import Path
 
 from dagster_dbt import DbtProject
 
+from warehouse.settings import get_settings
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 # Files whose change makes the parsed manifest stale.
 _PROJECT_INPUTS = ("dbt_project.yml", "profiles.yml", "models", "macros", "tests", "snapshots", "analyses")
 
-carehouse_dbt = DbtProject(project_dir=DBT_PROJECT_DIR)
+# dbt's files (parsed manifest, partial parse, logs) live under the carehouse home, never in the
+# repository checkout; the same folder is DBT_TARGET_PATH for every dbt process carehouse starts.
+carehouse_dbt = DbtProject(project_dir=DBT_PROJECT_DIR, target_path=get_settings().dbt_target_dir)
 
 
 def _newest_input_mtime() -> float:
@@ -42,7 +46,6 @@ def _export_known_connection() -> None:
     """Parse with the connection the runs will use when it is known without starting anything:
     dbt's partial parsing starts over whenever the rendered profile differs."""
     from warehouse.embedded import EmbeddedPostgres
-    from warehouse.settings import get_settings
 
     settings = get_settings()
     if settings.uses_embedded_server and not EmbeddedPostgres(settings.pgdata_dir).status().running:

@@ -7,15 +7,17 @@ from dagster_dlt import DagsterDltResource
 from orchestration.assets.adt import adt_bronze_assets, adt_events_landing, adt_flow, adt_stream_sensor
 from orchestration.assets.dbt import dbt_gold_assets, dbt_silver_assets, dbt_snapshot_assets
 from orchestration.assets.ehr import ehr_bronze_assets, ehr_extract
+from orchestration.assets.landing_audit import landing_batches
 from orchestration.assets.reference import reference_bronze_assets
 from orchestration.assets.revenue_cycle import feeds_bronze_assets, revenue_cycle_files
-from orchestration.checks import great_expectations
+from orchestration.checks import great_expectations, landing
 from orchestration.dbt_project import carehouse_dbt
 from orchestration.jobs import daily_pipeline, daily_pipeline_schedule
 
 defs = Definitions(
     assets=[
         ehr_extract,
+        landing_batches,
         ehr_bronze_assets,
         adt_events_landing,
         adt_bronze_assets,
@@ -26,7 +28,7 @@ defs = Definitions(
         dbt_snapshot_assets,
         dbt_gold_assets,
     ],
-    asset_checks=load_asset_checks_from_modules([great_expectations]),
+    asset_checks=load_asset_checks_from_modules([great_expectations, landing]),
     jobs=[daily_pipeline, adt_flow],
     schedules=[daily_pipeline_schedule],
     sensors=[adt_stream_sensor],

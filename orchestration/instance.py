@@ -6,13 +6,30 @@ import os
 
 from dagster import DagsterInstance
 
+from warehouse.secret_files import private_dir
 from warehouse.settings import Settings, get_settings
 
 _DAGSTER_YAML = """\
-# Written by carehouse. Runs, event logs and schedules live in this folder (sqlite), so the
-# runs of `carehouse run` show up in `carehouse ui`.
+# Written by carehouse (rewritten when carehouse changes it). Runs, event logs and schedules
+# live in this folder (sqlite), so the runs of `carehouse run` show up in `carehouse ui`.
 telemetry:
   enabled: false
+# The daemon (`carehouse ui`) fails runs that never start or that run for longer than any run
+# of this pipeline could; runs of `carehouse run` whose process died are failed by the next one.
+run_monitoring:
+  enabled: true
+  start_timeout_seconds: 300
+  max_runtime_seconds: 21600
+  poll_interval_seconds: 120
+# The ADT sensor ticks every 15 seconds: keep its history bounded.
+retention:
+  schedule:
+    purge_after_days: 90
+  sensor:
+    purge_after_days:
+      skipped: 1
+      failure: 30
+      success: 30
 """
 
 
@@ -20,9 +37,9 @@ def prepare_dagster_home(settings: Settings | None = None) -> str:
     """Create ``$CAREHOUSE_HOME/dagster`` with a dagster.yaml and export DAGSTER_HOME."""
     settings = settings or get_settings()
     home = settings.dagster_home
-    home.mkdir(parents=True, exist_ok=True)
+    private_dir(home)
     config = home / "dagster.yaml"
-    if not config.exists():
+    if not config.exists() or config.read_text() != _DAGSTER_YAML:
         config.write_text(_DAGSTER_YAML)
     os.environ["DAGSTER_HOME"] = str(home)
     return str(home)

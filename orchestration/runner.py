@@ -2,18 +2,22 @@
 
 Running in-process (rather than submitting to a daemon) keeps ``carehouse run`` a single
 foreground command, while the run, its logs and its check results are stored in the same
-Dagster instance that ``carehouse ui`` shows.
+Dagster instance that ``carehouse ui`` shows. The whole run holds the warehouse's writer lock
+(its steps take it again without waiting), so a second ``carehouse run`` waits for this one.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
 from dagster import AssetCheckSeverity, ExecuteInProcessResult
 
+from orchestration.housekeeping import fail_abandoned_runs, prune_dagster_runs, run_tags
 from orchestration.instance import carehouse_instance
 from orchestration.jobs import DAILY_JOB_NAME, extract_run_config
+from warehouse.lock import writer_lock
 from warehouse.schemas import ensure_schemas_and_roles
 from warehouse.settings import Settings, get_settings
 
@@ -34,21 +38,25 @@ def run_daily_pipeline(
     patients: int = 5000,
     settings: Settings | None = None,
     log_level: str = "INFO",
+    on_wait: Callable[[str], None] | None = None,
 ) -> PipelineRun:
     settings = settings or get_settings()
-    ensure_schemas_and_roles(settings)
-    instance = carehouse_instance(settings)
-    from orchestration.definitions import defs  # import late: parses the dbt project if needed
+    with writer_lock(settings, f"carehouse run {extract_date}", on_wait=on_wait):
+        ensure_schemas_and_roles(settings)
+        instance = carehouse_instance(settings)
+        fail_abandoned_runs(instance)
+        from orchestration.definitions import defs  # import late: parses the dbt project if needed
 
-    job = defs.resolve_job_def(DAILY_JOB_NAME)
-    run_config = extract_run_config(extract_date.isoformat(), seed=seed, patients=patients)
-    run_config["loggers"] = {"console": {"config": {"log_level": log_level}}}
-    result: ExecuteInProcessResult = job.execute_in_process(
-        run_config=run_config,
-        instance=instance,
-        raise_on_error=False,
-        tags={"carehouse/extract_date": str(extract_date)},
-    )
+        job = defs.resolve_job_def(DAILY_JOB_NAME)
+        run_config = extract_run_config(extract_date.isoformat(), seed=seed, patients=patients)
+        run_config["loggers"] = {"console": {"config": {"log_level": log_level}}}
+        result: ExecuteInProcessResult = job.execute_in_process(
+            run_config=run_config,
+            instance=instance,
+            raise_on_error=False,
+            tags={"carehouse/extract_date": str(extract_date), **run_tags()},
+        )
+        prune_dagster_runs(instance, settings)
     failed_steps = [
         f"{e.step_key}: {e.step_failure_data.error.message.strip() if e.step_failure_data.error else ''}"
         for e in result.all_events

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from psycopg import sql
 
+from ingestion.landing_audit import open_problems
 from warehouse.connection import connect
 from warehouse.schemas import LAYER_SCHEMAS
 from warehouse.settings import Settings
@@ -39,6 +40,8 @@ class WarehouseSummary:
     adherence_measures: int = 0
     pmpm_through: date | None = None
     pmpm_12m: Decimal | None = None
+    # landing batches not (fully) loaded: (batch path, status, problems), names and counts only
+    landing_problems: tuple[tuple[str, str, str], ...] = ()
 
     def rows(self, schema: str, table: str) -> int:
         return next((t.rows for t in self.tables if (t.schema, t.table) == (schema, table)), 0)
@@ -63,7 +66,7 @@ class WarehouseSummary:
 def _tables(conn, schema: str) -> list[str]:
     rows = conn.execute(
         "select table_name from information_schema.tables where table_schema = %s "
-        "and table_name not like '\\_dlt%%' order by table_name",
+        "and table_name not like '\\_dlt%%' and table_name not like 'carehouse\\_\\_%%' order by table_name",
         (schema,),
     )
     return [r[0] for r in rows]
@@ -95,7 +98,8 @@ def collect_summary(settings: Settings) -> WarehouseSummary:
                 or ar
             )
         population = _population_health(conn, tables)
-    return WarehouseSummary(tables, sampled[0], sampled[1], sampled[2], *ar, *population)
+    problems = tuple((p.batch_path, p.status, p.problems) for p in open_problems(settings))
+    return WarehouseSummary(tables, sampled[0], sampled[1], sampled[2], *ar, *population, problems)
 
 
 def _population_health(conn, tables: list[TableCount]) -> tuple:

@@ -8,6 +8,8 @@ second pass) they use that server, whose database CI creates fresh for the run.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,8 +19,13 @@ from warehouse.settings import ENV_DSN, ENV_HOME, Settings
 
 
 @pytest.fixture(scope="session")
-def carehouse_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("carehouse-home")
+def carehouse_home() -> Iterator[Path]:
+    """Not under pytest's temp root: as root, the embedded server runs as another OS user, and
+    every new pytest session makes that root private again (a concurrent session would cut the
+    server off from its data)."""
+    home = Path(tempfile.mkdtemp(prefix="carehouse-tests-"))
+    yield home
+    shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

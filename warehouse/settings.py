@@ -8,7 +8,8 @@ is one environment variable: ``CAREHOUSE_DSN``.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -17,10 +18,18 @@ ENV_DSN = "CAREHOUSE_DSN"
 ENV_HOME = "CAREHOUSE_HOME"
 ENV_TENANT = "CAREHOUSE_TENANT"
 ENV_ENVIRONMENT = "CAREHOUSE_ENV"
+ENV_LOCK_TIMEOUT = "CAREHOUSE_LOCK_TIMEOUT"
+ENV_LANDING_GRACE = "CAREHOUSE_LANDING_GRACE_MINUTES"
+ENV_KEEP_RUNS = "CAREHOUSE_KEEP_RUNS"
+ENV_GOLD_KEY = "CAREHOUSE_GOLD_KEY"
 
 DEFAULT_HOME = ".carehouse"
 DEFAULT_TENANT = "carehouse"
 DEFAULT_ENVIRONMENT = "dev"
+# A batch folder without a manifest is still being written; after this long it is reported.
+DEFAULT_LANDING_GRACE_MINUTES = 60.0
+# Dagster runs (with their event logs) kept in the carehouse home; older ones are deleted.
+DEFAULT_KEEP_RUNS = 10
 
 # Environment variables that dbt's profiles.yml reads (see dbt_project/profiles.yml).
 DBT_ENV_PREFIX = "CAREHOUSE_PG"
@@ -64,12 +73,18 @@ class Settings:
     """Settings read from the environment once; immutable afterwards."""
 
     home: Path
-    external_dsn: str | None
+    external_dsn: str | None = field(repr=False)  # may carry a password
     tenant: str
     environment: str
+    # seconds a writer waits for the warehouse lock (None: as long as it takes, 0: not at all)
+    lock_timeout_s: float | None = None
+    landing_grace_minutes: float = DEFAULT_LANDING_GRACE_MINUTES
+    keep_runs: int = DEFAULT_KEEP_RUNS
+    # CAREHOUSE_GOLD_KEY; None: the generated key file (see warehouse.keys)
+    configured_gold_key: str | None = field(default=None, repr=False)
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         home = Path(env.get(ENV_HOME) or DEFAULT_HOME).expanduser().resolve()
         return cls(
@@ -77,6 +92,10 @@ class Settings:
             external_dsn=env.get(ENV_DSN) or None,
             tenant=env.get(ENV_TENANT) or DEFAULT_TENANT,
             environment=env.get(ENV_ENVIRONMENT) or DEFAULT_ENVIRONMENT,
+            lock_timeout_s=_non_negative(env, ENV_LOCK_TIMEOUT),
+            landing_grace_minutes=_non_negative(env, ENV_LANDING_GRACE, DEFAULT_LANDING_GRACE_MINUTES),
+            keep_runs=max(1, int(_non_negative(env, ENV_KEEP_RUNS, DEFAULT_KEEP_RUNS))),
+            configured_gold_key=(env.get(ENV_GOLD_KEY) or "").strip() or None,
         )
 
     @property
@@ -94,7 +113,7 @@ class Settings:
 
     @property
     def secrets_dir(self) -> Path:
-        """Generated secrets (the embedded server's password), mode 0600 in a 0700 folder."""
+        """Generated secrets (the embedded server's password, the gold key), 0600 in a 0700 folder."""
         return self.home / "secrets"
 
     @property
@@ -104,6 +123,16 @@ class Settings:
     @property
     def dlt_pipelines_dir(self) -> Path:
         return self.home / "dlt"
+
+    @property
+    def dbt_target_dir(self) -> Path:
+        """dbt's parsed project (manifest, partial parse), outside the repository checkout."""
+        return self.home / "dbt" / "target"
+
+    @property
+    def dbt_runs_dir(self) -> Path:
+        """One folder per dbt invocation of a Dagster step (compiled SQL, results, logs)."""
+        return self.home / "dbt" / "runs"
 
     @cached_property
     def dsn(self) -> str:
@@ -119,7 +148,11 @@ class Settings:
         return ConnectionFacts.from_dsn(self.dsn)
 
     def dbt_env(self) -> dict[str, str]:
-        """Environment variables that dbt_project/profiles.yml reads."""
+        """Environment variables for dbt: the connection (read by dbt_project/profiles.yml), where
+        its files go (under the carehouse home, not the repository), and ``PGOPTIONS`` carrying
+        the gold key's HMAC pads into every dbt session (see ``warehouse.keys``)."""
+        from warehouse.keys import gold_key, pgoptions
+
         facts = self.connection_facts
         return {
             f"{DBT_ENV_PREFIX}HOST": facts.host,
@@ -127,6 +160,9 @@ class Settings:
             f"{DBT_ENV_PREFIX}USER": facts.user,
             f"{DBT_ENV_PREFIX}PASSWORD": facts.password,
             f"{DBT_ENV_PREFIX}DATABASE": facts.dbname,
+            "DBT_TARGET_PATH": str(self.dbt_target_dir),
+            "DBT_LOG_PATH": str(self.dbt_target_dir),
+            "PGOPTIONS": pgoptions(gold_key(self)),
         }
 
     def export_dbt_env(self) -> None:
@@ -142,6 +178,19 @@ class Settings:
         if facts.password:
             auth += ":" + quote(facts.password, safe="")
         return f"postgresql+psycopg2://{auth}@{facts.host}:{facts.port}/{facts.dbname}"
+
+
+def _non_negative(env: Mapping[str, str], name: str, default: float | None = None) -> float | None:
+    value = env.get(name)
+    if value is None or not value.strip():
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a number (got {value!r})") from None
+    if number < 0:
+        raise ValueError(f"{name} must not be negative (got {value!r})")
+    return number
 
 
 def get_settings() -> Settings:

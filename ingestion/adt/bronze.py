@@ -2,8 +2,9 @@
 
 Each line is a Kafka-like record (topic, partition, offset, producer time, event). Bronze keeps
 the whole record as jsonb, the stream metadata as columns and the file lineage, exactly once:
-a micro-batch is loaded only when complete (its manifest exists) and never twice (bronze itself
-says which files it holds). Lines that are not stream records go to ``bronze.adt__rejected_line``.
+a micro-batch is loaded only when complete and verified against its manifest, and never twice
+(``bronze.adt__file_log``, committed in the same load as the file's records, says which files
+bronze holds). Lines that are not stream records go to ``bronze.adt__rejected_line``.
 """
 
 from __future__ import annotations
@@ -18,9 +19,16 @@ import orjson
 import pyarrow as pa
 from dlt.sources import DltResource
 
-from ingestion.bronze_pipeline import BRONZE_SCHEMA
-from ingestion.landing import complete_batch_files
-from ingestion.landing_lines import FileLineage, classify_line, loaded_source_files, repeated_columns
+from ingestion.bronze_loads import committed_source_files
+from ingestion.landing_audit import LandingScope, batch_folders, loadable_files, verify_scope
+from ingestion.landing_lines import (
+    FILE_LOG_HINTS,
+    FileLineage,
+    classify_line,
+    file_log_table,
+    repeated_columns,
+    strip_bom,
+)
 from warehouse.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -30,6 +38,8 @@ SYSTEM = "adt"
 ENTITY = "events"
 EVENTS_TABLE = "adt__events"
 REJECTED_TABLE = "adt__rejected_line"
+FILE_LOG_TABLE = "adt__file_log"
+DATA_SUFFIX = ".ndjson"
 
 _LINEAGE_HINTS: dict[str, dict[str, object]] = {
     "tenant": {"data_type": "text", "nullable": False},
@@ -60,6 +70,7 @@ REJECTED_HINTS: dict[str, dict[str, object]] = {
     "raw_line": {"data_type": "text", "nullable": False},
     **_LINEAGE_HINTS,
 }
+LOG_HINTS = {**FILE_LOG_HINTS, **{k: v for k, v in _LINEAGE_HINTS.items() if k != "line_number"}}
 
 
 def _stream_metadata(record: dict) -> tuple[str, int, int, datetime] | str:
@@ -82,26 +93,33 @@ def _stream_metadata(record: dict) -> tuple[str, int, int, datetime] | str:
     return topic, partition, offset, produced_at
 
 
-def _lineage_columns(lineage: FileLineage, ingested_at: datetime, rows: int) -> dict[str, pa.Array]:
-    values = {
+def _lineage_values(lineage: FileLineage) -> dict[str, str]:
+    return {
         "tenant": lineage.tenant,
         "environment": lineage.environment,
         "batch_id": lineage.batch_id,
         "source_file": lineage.source_file,
     }
-    return repeated_columns(values, ingested_at, rows)
+
+
+def _lineage_columns(lineage: FileLineage, ingested_at: datetime, rows: int) -> dict[str, pa.Array]:
+    return repeated_columns(_lineage_values(lineage), ingested_at, rows)
 
 
 def read_stream_file(path: Path, landing_root: Path, ingested_at: datetime) -> Iterator[tuple[str, pa.Table]]:
-    """("event" | "rejected", Arrow table) for one micro-batch file (micro-batches are small)."""
+    """("event" | "rejected" | "file_log", Arrow table) for one micro-batch file (micro-batches
+    are small); the file's log row comes last."""
     lineage = FileLineage.of(path, landing_root)
     good: dict[str, list] = {
         k: [] for k in ("record", "topic", "partition", "offset", "producer_time", "line")
     }
     rejected: list[tuple[int, str, str]] = []
     with path.open("rb") as handle:
+        line_number = 0
         for line_number, raw_line in enumerate(handle, start=1):
             raw = raw_line.rstrip(b"\r\n")
+            if line_number == 1:
+                raw = strip_bom(raw)
             text, reason = classify_line(raw)
             metadata = _stream_metadata(orjson.loads(raw)) if text is not None else reason
             if isinstance(metadata, tuple):
@@ -142,18 +160,37 @@ def read_stream_file(path: Path, landing_root: Path, ingested_at: datetime) -> I
                 }
             ),
         )
+    counts = (line_number, len(good["record"]), len(rejected))
+    yield (
+        "file_log",
+        file_log_table(_lineage_values(lineage), *counts, ingested_at).append_column(
+            "entity", pa.array([lineage.entity], pa.string())
+        ),
+    )
 
 
 def files_already_in_bronze(settings: Settings) -> set[str]:
-    return loaded_source_files(settings, BRONZE_SCHEMA, {EVENTS_TABLE: None, REJECTED_TABLE: None})
+    """Micro-batch files whose load into bronze completed (the file log says so)."""
+    return committed_source_files(settings, FILE_LOG_TABLE)
+
+
+def adt_scope(settings: Settings) -> LandingScope:
+    base = settings.landing_dir / settings.tenant / settings.environment
+    folders = batch_folders(base, f"{SYSTEM}/{ENTITY}/*")
+    return LandingScope("adt", folders, lambda path: path.name.endswith(DATA_SUFFIX))
 
 
 def new_stream_files(settings: Settings) -> list[Path]:
-    """Files of complete micro-batches that bronze does not hold yet, oldest batch first."""
-    landing_root = settings.landing_dir
-    candidates = complete_batch_files(landing_root, settings.tenant, settings.environment, SYSTEM, ENTITY)
+    """Verified micro-batch files that bronze does not hold yet, oldest batch first."""
     loaded = files_already_in_bronze(settings)
-    return [path for path in candidates if FileLineage.of(path, landing_root).source_file not in loaded]
+    return loadable_files(verify_scope(settings, adt_scope(settings), loaded), settings.landing_dir, loaded)
+
+
+_ROUTES = {
+    "event": (EVENTS_TABLE, EVENT_HINTS),
+    "rejected": (REJECTED_TABLE, REJECTED_HINTS),
+    "file_log": (FILE_LOG_TABLE, LOG_HINTS),
+}
 
 
 @dlt.source(name=SOURCE_NAME, max_table_nesting=0)
@@ -169,9 +206,7 @@ def adt_bronze_source(settings_factory: Callable[[], Settings] = get_settings) -
         log.info("adt: %d new micro-batch file(s)", len(files))
         for path in files:
             for kind, table in read_stream_file(path, settings.landing_dir, ingested_at):
-                name, hints = (
-                    (EVENTS_TABLE, EVENT_HINTS) if kind == "event" else (REJECTED_TABLE, REJECTED_HINTS)
-                )
+                name, hints = _ROUTES[kind]
                 yield dlt.mark.with_hints(
                     table,
                     dlt.mark.make_hints(table_name=name, columns=hints, write_disposition="append"),

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import dlt
 
 from ingestion.adt.bronze import EVENTS_TABLE, REJECTED_TABLE, adt_bronze_source
+from ingestion.bronze_loads import bronze_load
 from ingestion.bronze_pipeline import LOADER_FILE_FORMAT, bronze_pipeline
 from warehouse.settings import Settings, get_settings
 
@@ -15,13 +18,14 @@ def adt_pipeline(settings: Settings | None = None, *, with_credentials: bool = T
     return bronze_pipeline(PIPELINE_NAME, settings, with_credentials=with_credentials)
 
 
-def load_adt_to_bronze(settings: Settings | None = None) -> dict[str, int]:
-    """Append every new complete micro-batch; returns rows per table (events, rejected lines)."""
+def load_adt_to_bronze(
+    settings: Settings | None = None, on_wait: Callable[[str], None] | None = None
+) -> dict[str, int]:
+    """Append every new verified micro-batch; returns rows per table (events, rejected lines)."""
     settings = settings or get_settings()
-    pipeline = adt_pipeline(settings)
-    info = pipeline.run(adt_bronze_source(lambda: settings), loader_file_format=LOADER_FILE_FORMAT)
-    info.raise_on_failed_jobs()
-    counts = (
-        pipeline.last_trace.last_normalize_info.row_counts if pipeline.last_trace.last_normalize_info else {}
-    )
+    with bronze_load(adt_pipeline(settings), settings, on_wait=on_wait) as pipeline:
+        info = pipeline.run(adt_bronze_source(lambda: settings), loader_file_format=LOADER_FILE_FORMAT)
+        info.raise_on_failed_jobs()
+        normalized = pipeline.last_trace.last_normalize_info
+        counts = dict(normalized.row_counts) if normalized else {}
     return {table: int(counts.get(table, 0)) for table in (EVENTS_TABLE, REJECTED_TABLE)}

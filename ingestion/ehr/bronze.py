@@ -6,10 +6,12 @@ A line that is not a JSON object cannot be stored as a resource, so it goes to
 ``bronze.ehr__rejected_line`` with the error and the raw text: never dropped, and it never
 fails the batch.
 
-Files are the unit of incrementality. Which files are already in bronze is read from bronze
-itself (not from local pipeline state), so the load is idempotent even when the local dlt
-state is lost or the warehouse is swapped. Rows travel as Arrow tables and reach Postgres
-through dlt's csv loader file format, i.e. ``COPY``.
+Files are the unit of incrementality. Only files of batches verified against their manifests
+are read (``ingestion.landing_audit``). Each loaded file gets a row in ``bronze.ehr__file_log``
+in the same dlt load as its lines, and a file counts as loaded only when that load completed:
+never from partial evidence, never from local pipeline state, so the load is idempotent when
+the local dlt state is lost or a fresh machine points at the same warehouse. Rows travel as
+Arrow tables and reach Postgres through dlt's csv loader file format, i.e. ``COPY``.
 """
 
 from __future__ import annotations
@@ -23,11 +25,19 @@ import dlt
 import orjson
 import pyarrow as pa
 from dlt.sources import DltResource
+from psycopg import sql
 
-from ingestion.bronze_pipeline import BRONZE_SCHEMA
+from ingestion.bronze_loads import committed_source_files
 from ingestion.ehr.resources import ENTITIES
-from ingestion.landing import complete_batch_files
-from ingestion.landing_lines import FileLineage, classify_line, loaded_source_files, repeated_columns
+from ingestion.landing_audit import LandingScope, batch_folders, loadable_files, verify_scope
+from ingestion.landing_lines import (
+    FILE_LOG_HINTS,
+    FileLineage,
+    classify_line,
+    file_log_table,
+    repeated_columns,
+    strip_bom,
+)
 from warehouse.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -35,6 +45,8 @@ log = logging.getLogger(__name__)
 SOURCE_NAME = "ehr"
 
 REJECTED_TABLE = "ehr__rejected_line"
+FILE_LOG_TABLE = "ehr__file_log"
+DATA_SUFFIX = ".ndjson"
 ARROW_BATCH_ROWS = 50_000
 
 _LINEAGE_HINTS: dict[str, dict[str, object]] = {
@@ -68,22 +80,26 @@ REJECTED_HINTS = {
     "raw_line": {"data_type": "text", "nullable": False, "description": "the line exactly as received"},
     **_LINEAGE_HINTS,
 }
+LOG_HINTS = {**FILE_LOG_HINTS, **{k: v for k, v in _LINEAGE_HINTS.items() if k != "line_number"}}
 
 
 def bronze_table(entity: str) -> str:
     return f"{SOURCE_NAME}__{entity}"
 
 
-def _constant_columns(lineage: FileLineage, ingested_at: datetime, rows: int) -> dict[str, pa.Array]:
-    """Lineage is the same for every line of a file: build it as repeated Arrow values."""
-    values = {
+def _lineage_values(lineage: FileLineage) -> dict[str, str]:
+    return {
         "ehr_system": lineage.ehr_system,
         "tenant": lineage.tenant,
         "environment": lineage.environment,
         "batch_id": lineage.batch_id,
         "source_file": lineage.source_file,
     }
-    return repeated_columns(values, ingested_at, rows)
+
+
+def _constant_columns(lineage: FileLineage, ingested_at: datetime, rows: int) -> dict[str, pa.Array]:
+    """Lineage is the same for every line of a file: build it as repeated Arrow values."""
+    return repeated_columns(_lineage_values(lineage), ingested_at, rows)
 
 
 def _resource_table(resources: list[bytes], lines: list[int], lineage: FileLineage, at: datetime) -> pa.Table:
@@ -119,7 +135,8 @@ _NUL_ESCAPE = b"\\u0000"
 def read_landing_file(
     path: Path, landing_root: Path, ingested_at: datetime, batch_rows: int = ARROW_BATCH_ROWS
 ) -> Iterator[tuple[str, pa.Table]]:
-    """Yield ("resource" | "rejected", arrow table) batches for one NDJSON file.
+    """Yield ("resource" | "rejected" | "file_log", arrow table) batches for one NDJSON file; the
+    file's log row (line and row counts) comes last.
 
     The hot loop is the one place carehouse touches every line in Python, so it inlines the
     cheap checks of :func:`classify_line` and only calls it for lines that fail them.
@@ -129,9 +146,11 @@ def read_landing_file(
     resources: list[bytes] = []
     lines: list[int] = []
     rejected: list[tuple[int, str, str]] = []
-    line_number = 0
+    line_number = loaded = 0
     with path.open("rb") as handle:
         while chunk := handle.readlines(_READ_CHUNK_BYTES):
+            if line_number == 0:
+                chunk[0] = strip_bom(chunk[0])
             for raw_line in chunk:
                 line_number += 1
                 raw = raw_line.rstrip(b"\r\n")
@@ -144,27 +163,50 @@ def read_landing_file(
                     lines.append(line_number)
                     if len(resources) >= batch_rows:
                         yield "resource", _resource_table(resources, lines, lineage, ingested_at)
+                        loaded += len(resources)
                         resources, lines = [], []
                 else:
                     _, reason = classify_line(raw)
                     rejected.append((line_number, reason or "unknown", raw.decode("utf-8", errors="replace")))
     if resources:
         yield "resource", _resource_table(resources, lines, lineage, ingested_at)
+        loaded += len(resources)
     if rejected:
         yield "rejected", _rejected_table(rejected, lineage, ingested_at)
+    log_row = file_log_table(_lineage_values(lineage), line_number, loaded, len(rejected), ingested_at)
+    yield "file_log", log_row.append_column("entity", pa.array([lineage.entity], pa.string()))
 
 
 def files_already_in_bronze(settings: Settings, entity: str) -> set[str]:
-    """Source files that bronze already holds for this entity (as rows or as rejected lines)."""
-    return loaded_source_files(settings, BRONZE_SCHEMA, {bronze_table(entity): None, REJECTED_TABLE: entity})
+    """Source files of this entity whose load into bronze completed (the file log says so)."""
+    return committed_source_files(settings, FILE_LOG_TABLE, sql.SQL("t.entity = %s"), (entity,))
+
+
+def ehr_scope(settings: Settings, entity: str) -> LandingScope:
+    """The batch folders of one FHIR resource type, every EHR system: ``*/<entity>/<batch>``."""
+    base = settings.landing_dir / settings.tenant / settings.environment
+    return LandingScope(
+        "ehr", batch_folders(base, f"*/{entity}/*"), lambda path: path.name.endswith(DATA_SUFFIX)
+    )
 
 
 def new_landing_files(settings: Settings, entity: str) -> list[Path]:
-    """Complete landing files of this entity, all systems, that bronze does not hold yet."""
-    landing_root = settings.landing_dir
-    candidates = complete_batch_files(landing_root, settings.tenant, settings.environment, "*", entity)
+    """Verified landing files of this entity, all systems, that bronze does not hold yet."""
     loaded = files_already_in_bronze(settings, entity)
-    return [path for path in candidates if FileLineage.of(path, landing_root).source_file not in loaded]
+    outcomes = verify_scope(settings, ehr_scope(settings, entity), loaded)
+    return loadable_files(outcomes, settings.landing_dir, loaded)
+
+
+_LINE_KEY = ("source_file", "line_number")
+
+
+def _route(kind: str, entity: str) -> tuple[str, dict[str, dict[str, object]], tuple[str, ...]]:
+    """Table, column hints and primary key of each kind of item a file yields."""
+    if kind == "rejected":
+        return REJECTED_TABLE, REJECTED_HINTS, _LINE_KEY
+    if kind == "file_log":
+        return FILE_LOG_TABLE, LOG_HINTS, ("source_file",)
+    return bronze_table(entity), RESOURCE_HINTS, _LINE_KEY
 
 
 def _entity_resource(
@@ -173,7 +215,7 @@ def _entity_resource(
     @dlt.resource(
         name=bronze_table(entity),
         write_disposition="append",
-        primary_key=("source_file", "line_number"),
+        primary_key=_LINE_KEY,
     )
     def load_entity() -> Iterator[pa.Table]:
         settings = settings_factory()
@@ -182,24 +224,16 @@ def _entity_resource(
         log.info("ehr %s: %d new landing file(s)", entity, len(files))
         for path in files:
             for kind, table in read_landing_file(path, settings.landing_dir, ingested_at):
-                if kind == "resource":
-                    # hints travel with the rows (not the decorator) so the rejected-line
-                    # table variant does not inherit the resource column
-                    yield dlt.mark.with_hints(
-                        table,
-                        dlt.mark.make_hints(
-                            table_name=bronze_table(entity), columns=RESOURCE_HINTS, file_format="csv"
-                        ),
-                        create_table_variant=True,
-                    )
-                else:
-                    yield dlt.mark.with_hints(
-                        table,
-                        dlt.mark.make_hints(
-                            table_name=REJECTED_TABLE, write_disposition="append", columns=REJECTED_HINTS
-                        ),
-                        create_table_variant=True,
-                    )
+                # hints travel with the rows (not the decorator) so the rejected-line and file
+                # log table variants do not inherit the resource column
+                name, hints, key = _route(kind, entity)
+                yield dlt.mark.with_hints(
+                    table,
+                    dlt.mark.make_hints(
+                        table_name=name, write_disposition="append", columns=hints, primary_key=key
+                    ),
+                    create_table_variant=True,
+                )
             if on_file is not None:
                 on_file(entity, path)
 

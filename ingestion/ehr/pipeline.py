@@ -9,8 +9,9 @@ from pathlib import Path
 import dlt
 from dlt.common.pipeline import LoadInfo
 
+from ingestion.bronze_loads import bronze_load
 from ingestion.bronze_pipeline import LOADER_FILE_FORMAT, bronze_pipeline
-from ingestion.ehr.bronze import ehr_bronze_source
+from ingestion.ehr.bronze import FILE_LOG_TABLE, ehr_bronze_source
 from warehouse.settings import Settings, get_settings
 
 PIPELINE_NAME = "carehouse_ehr"
@@ -32,7 +33,9 @@ class BronzeLoadResult:
 
 
 def load_ehr_to_bronze(
-    settings: Settings | None = None, on_file: Callable[[str, Path], None] | None = None
+    settings: Settings | None = None,
+    on_file: Callable[[str, Path], None] | None = None,
+    on_wait: Callable[[str], None] | None = None,
 ) -> BronzeLoadResult:
     """Land every new complete EHR file in bronze (used by ``python -m ingestion.ehr`` and the bench)."""
     settings = settings or get_settings()
@@ -43,11 +46,11 @@ def load_ehr_to_bronze(
         if on_file is not None:
             on_file(entity, path)
 
-    pipeline = ehr_pipeline(settings)
-    info: LoadInfo = pipeline.run(
-        ehr_bronze_source(lambda: settings, on_file=count_file), loader_file_format=LOADER_FILE_FORMAT
-    )
-    info.raise_on_failed_jobs()
-    row_counts = dict(pipeline.last_trace.last_normalize_info.row_counts) if files else {}
-    rows = {table: count for table, count in row_counts.items() if not table.startswith("_dlt")}
+    with bronze_load(ehr_pipeline(settings), settings, on_wait=on_wait) as pipeline:
+        info: LoadInfo = pipeline.run(
+            ehr_bronze_source(lambda: settings, on_file=count_file), loader_file_format=LOADER_FILE_FORMAT
+        )
+        info.raise_on_failed_jobs()
+        row_counts = dict(pipeline.last_trace.last_normalize_info.row_counts) if files else {}
+    rows = {t: n for t, n in row_counts.items() if not t.startswith("_dlt") and t != FILE_LOG_TABLE}
     return BronzeLoadResult(rows_by_table=rows, files=len(files))

@@ -36,7 +36,7 @@ from ingestion.feeds.config import (
     load_config,
 )
 from ingestion.feeds.csv_reader import CsvFile, read_csv_file
-from ingestion.feeds.discovery import FeedFile, complete_feed_files, files_in_bronze, last_headers
+from ingestion.feeds.discovery import FeedFile, last_headers, new_feed_files
 from ingestion.feeds.file_log import (
     FILE_LOG_HINTS,
     FileReport,
@@ -136,13 +136,11 @@ def _table_resource(
     def load_table() -> Iterator[object]:
         settings = settings_factory()
         ingested_at = datetime.now(UTC)
-        found = complete_feed_files(config, settings)
-        loaded = files_in_bronze(settings, table)
+        found = new_feed_files(config, feeds, settings)
         previous = last_headers(settings, [feed.name for feed in feeds])
         for feed in feeds:
-            new = [file for file in found[feed] if file.source_file not in loaded]
-            log.info("%s: %d new file(s) of %d complete", feed.name, len(new), len(found[feed]))
-            for file in new:
+            log.info("%s: %d new file(s)", feed.name, len(found[feed]))
+            for file in found[feed]:
                 items, report = read_feed_file(file, ingested_at, previous.get(feed.name))
                 yield from items
                 previous[feed.name] = (report.source_file, report.columns)

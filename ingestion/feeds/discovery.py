@@ -1,8 +1,9 @@
 """Which landing files each feed has, and which of them bronze already holds.
 
-A file is a candidate only when its folder holds ``manifest.json`` (the batch is complete; see
-``ingestion.landing``). "Already loaded" is read from bronze itself, never from dlt's local
-state (Dagster drops that before every run), so a load is idempotent however it is run.
+A file is a candidate only when its batch verified against its manifest (complete, every listed
+file as listed, see ``ingestion.landing_audit``); files the manifest does not list are never
+loaded. "Already loaded" is read from ``bronze.feeds__file_log`` rows of completed loads, never
+from dlt's local state, so a load is idempotent however it is run.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from pathlib import Path
 
 from psycopg import sql
 
+from ingestion.bronze_loads import committed_source_files
 from ingestion.bronze_pipeline import BRONZE_SCHEMA
-from ingestion.feeds.config import FILE_LOG_TABLE, REJECTED_TABLE, FeedConfig, LoadConfig
+from ingestion.feeds.config import FILE_LOG_TABLE, FeedConfig, LoadConfig
 from ingestion.landing import LANDING_MANIFEST, extract_date_of, is_complete
-from ingestion.landing_lines import loaded_source_files
+from ingestion.landing_audit import LandingScope, batch_folders, loadable_files, verify_scope
 from warehouse.connection import connect, table_exists
 from warehouse.settings import Settings
 
@@ -48,29 +50,45 @@ def _feed_file(feed: FeedConfig, path: Path, settings: Settings) -> FeedFile:
     return FeedFile(feed, path, source_file, settings.tenant, settings.environment, batch_id, file_date)
 
 
-def complete_feed_files(config: LoadConfig, settings: Settings) -> dict[FeedConfig, list[FeedFile]]:
-    """Sorted files of complete batches for every active feed; raises if two feeds share a file."""
-    landing_root = settings.landing_dir
-    base = landing_root / settings.tenant / settings.environment
-    found: dict[FeedConfig, list[FeedFile]] = {}
+def _feed_paths(
+    config: LoadConfig, feeds: tuple[FeedConfig, ...], settings: Settings
+) -> dict[Path, FeedConfig]:
+    """Every file the ``feeds`` claim (by their path globs), each with its feed; raises if two
+    active feeds of the config claim one file."""
+    base = settings.landing_dir / settings.tenant / settings.environment
     owner: dict[Path, FeedConfig] = {}
     for feed in config.active_feeds:
-        paths = sorted(
-            path
-            for path in (base.glob(feed.path) if base.is_dir() else ())
-            if path.is_file()
-            and path.name != LANDING_MANIFEST
-            and not path.name.startswith(".")  # a file still being written (see temp_path_for)
-            and is_complete(path.parent)
-        )
-        for path in paths:
+        for path in base.glob(feed.path) if base.is_dir() else ():
+            if not path.is_file() or path.name == LANDING_MANIFEST or path.name.startswith("."):
+                continue  # dot files: still being written (see temp_path_for)
             if path in owner:
                 raise FeedOverlapError(
-                    f"{path.relative_to(landing_root)} matches two feeds, {owner[path].name} and {feed.name}:"
-                    " make their paths in the load config disjoint"
+                    f"{path.relative_to(settings.landing_dir)} matches two feeds, {owner[path].name} and"
+                    f" {feed.name}: make their paths in the load config disjoint"
                 )
             owner[path] = feed
-        found[feed] = [_feed_file(feed, path, settings) for path in paths]
+    return {path: feed for path, feed in owner.items() if feed in feeds}
+
+
+def feeds_scope(config: LoadConfig, feeds: tuple[FeedConfig, ...], settings: Settings) -> LandingScope:
+    """The batch folders of ``feeds`` (the folders their path globs point into); a batch's data
+    files must be files one of them claims."""
+    base = settings.landing_dir / settings.tenant / settings.environment
+    folders = {f for feed in feeds for f in batch_folders(base, Path(feed.path).parent.as_posix())}
+    claimed = _feed_paths(config, feeds, settings)
+    return LandingScope("feeds", tuple(sorted(folders)), lambda path: path in claimed)
+
+
+def new_feed_files(
+    config: LoadConfig, feeds: tuple[FeedConfig, ...], settings: Settings
+) -> dict[FeedConfig, list[FeedFile]]:
+    """Files of ``feeds`` in verified batches that bronze does not hold yet, sorted per feed."""
+    loaded = files_in_bronze(settings)
+    outcomes = verify_scope(settings, feeds_scope(config, feeds, settings), loaded)
+    owner = _feed_paths(config, feeds, settings)
+    found: dict[FeedConfig, list[FeedFile]] = {feed: [] for feed in feeds}
+    for path in sorted(loadable_files(outcomes, settings.landing_dir, loaded)):
+        found[owner[path]].append(_feed_file(owner[path], path, settings))
     return found
 
 
@@ -91,19 +109,10 @@ def unclaimed_folders(config: LoadConfig, settings: Settings) -> dict[str, int]:
     return unclaimed
 
 
-def files_in_bronze(settings: Settings, table: str) -> set[str]:
-    """Source files bronze holds for ``table``: its rows, its rejected rows, and files that
-    had no rows at all (only the file log knows those)."""
-    loaded = loaded_source_files(settings, BRONZE_SCHEMA, {table: None})
-    with connect(settings) as conn:
-        for audit, condition in ((REJECTED_TABLE, ""), (FILE_LOG_TABLE, " and rows_loaded = 0")):
-            if table_exists(conn, BRONZE_SCHEMA, audit):
-                query = sql.SQL("select distinct source_file from {}.{} where table_name = %s" + condition)
-                rows = conn.execute(
-                    query.format(sql.Identifier(BRONZE_SCHEMA), sql.Identifier(audit)), (table,)
-                )
-                loaded.update(row[0] for row in rows)
-    return loaded
+def files_in_bronze(settings: Settings) -> set[str]:
+    """Feed files whose load into bronze completed: the file log row of every file (written in
+    the same load as its rows and rejected rows) is the ledger."""
+    return committed_source_files(settings, FILE_LOG_TABLE)
 
 
 def last_headers(settings: Settings, feeds: list[str]) -> dict[str, tuple[str, tuple[str, ...]]]:

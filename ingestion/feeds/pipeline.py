@@ -9,6 +9,7 @@ from pathlib import Path
 
 import dlt
 
+from ingestion.bronze_loads import bronze_load
 from ingestion.bronze_pipeline import LOADER_FILE_FORMAT, bronze_pipeline
 from ingestion.feeds.bronze import FileReport, feeds_bronze_source
 from ingestion.feeds.config import LoadConfig, feed_tables, load_config
@@ -56,6 +57,7 @@ def load_feeds_to_bronze(
     on_file: Callable[[FileReport], None] | None = None,
     *,
     config: LoadConfig | None = None,
+    on_wait: Callable[[str], None] | None = None,
 ) -> FeedLoadResult:
     """Append every new file of a complete batch of every active feed to bronze."""
     settings = settings or get_settings()
@@ -67,13 +69,12 @@ def load_feeds_to_bronze(
         if on_file is not None:
             on_file(report)
 
-    pipeline = feeds_pipeline(settings)
-    info = pipeline.run(
-        feeds_bronze_source(lambda: settings, config, on_file=record), loader_file_format=LOADER_FILE_FORMAT
-    )
-    info.raise_on_failed_jobs()
-    normalized = pipeline.last_trace.last_normalize_info if files else None
-    counts = dict(normalized.row_counts) if normalized else {}
+    with bronze_load(feeds_pipeline(settings), settings, on_wait=on_wait) as pipeline:
+        source = feeds_bronze_source(lambda: settings, config, on_file=record)
+        info = pipeline.run(source, loader_file_format=LOADER_FILE_FORMAT)
+        info.raise_on_failed_jobs()
+        normalized = pipeline.last_trace.last_normalize_info if files else None
+        counts = dict(normalized.row_counts) if normalized else {}
     return FeedLoadResult(
         rows_by_table={table: int(counts.get(table, 0)) for table in feed_tables(config)},
         files=tuple(files),

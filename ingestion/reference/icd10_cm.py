@@ -18,7 +18,8 @@ import dlt
 import pyarrow as pa
 from dlt.sources import DltResource
 
-from ingestion.bronze_pipeline import BRONZE_SCHEMA
+from ingestion.bronze_loads import bronze_load
+from ingestion.bronze_pipeline import BRONZE_SCHEMA, LOADER_FILE_FORMAT, bronze_pipeline
 from warehouse.connection import connect, table_exists
 from warehouse.settings import Settings, get_settings
 
@@ -126,12 +127,15 @@ def reference_source(settings_factory: Callable[[], Settings] = get_settings) ->
 REFERENCE_PIPELINE_NAME = "carehouse_reference"
 
 
+def reference_pipeline(settings: Settings | None = None, *, with_credentials: bool = True) -> dlt.Pipeline:
+    """The reference bronze pipeline (see :func:`ingestion.bronze_pipeline.bronze_pipeline`)."""
+    return bronze_pipeline(REFERENCE_PIPELINE_NAME, settings, with_credentials=with_credentials)
+
+
 def load_reference_to_bronze(settings: Settings | None = None) -> int:
     """Load the reference code sets; returns rows loaded (0 when already current)."""
-    from ingestion.bronze_pipeline import LOADER_FILE_FORMAT, bronze_pipeline
-
     settings = settings or get_settings()
-    pipeline = bronze_pipeline(REFERENCE_PIPELINE_NAME, settings)
-    info = pipeline.run(reference_source(lambda: settings), loader_file_format=LOADER_FILE_FORMAT)
-    info.raise_on_failed_jobs()
-    return int(pipeline.last_trace.last_normalize_info.row_counts.get(ICD10_TABLE, 0))
+    with bronze_load(reference_pipeline(settings), settings) as pipeline:
+        info = pipeline.run(reference_source(lambda: settings), loader_file_format=LOADER_FILE_FORMAT)
+        info.raise_on_failed_jobs()
+        return int(pipeline.last_trace.last_normalize_info.row_counts.get(ICD10_TABLE, 0))

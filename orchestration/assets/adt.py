@@ -5,9 +5,7 @@ new complete micro-batches (e.g. from ``carehouse simulate adt --follow``) and l
 ``adt_flow`` job, which loads them and rebuilds only the patient-flow models downstream.
 """
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
-from typing import Any
 
 from dagster import (
     AssetExecutionContext,
@@ -25,19 +23,18 @@ from dagster import (
     define_asset_job,
     sensor,
 )
-from dagster_dlt import DagsterDltResource, dlt_assets
 from pydantic import Field
 
 from ingestion.adt.bronze import ENTITY, EVENTS_TABLE, SYSTEM, adt_bronze_source
 from ingestion.adt.pipeline import adt_pipeline
 from ingestion.adt.simulator import simulate_adt_day
-from ingestion.bronze_pipeline import BRONZE_SCHEMA, LOADER_FILE_FORMAT
+from ingestion.bronze_pipeline import BRONZE_SCHEMA
 from ingestion.landing import complete_batches
-from orchestration.assets.dlt_translator import BronzeDltTranslator
-from warehouse.schemas import ensure_schemas_and_roles
+from orchestration.assets.bronze import bronze_dlt_assets
+from orchestration.assets.keys import ADT_LANDING_KEY, LANDING_BATCHES_KEY
+from warehouse.lock import writer_lock
 from warehouse.settings import get_settings
 
-ADT_LANDING_KEY = AssetKey(["landing", "adt_events"])
 ADT_BRONZE_KEY = AssetKey([BRONZE_SCHEMA, EVENTS_TABLE])
 ADT_SENSOR_INTERVAL_S = 15  # new micro-batches are picked up within 30 seconds
 
@@ -57,13 +54,14 @@ def adt_events_landing(context: AssetExecutionContext, config: AdtDayConfig) -> 
     """A day of ADT micro-batches in the landing zone (simulated; the first day warms up 14 days)."""
     settings = get_settings()
     try:
-        result = simulate_adt_day(
-            settings.landing_dir,
-            day=config.resolved_date(),
-            seed=config.seed,
-            tenant=settings.tenant,
-            env=settings.environment,
-        )
+        with writer_lock(settings, "simulate adt", on_wait=context.log.info):
+            result = simulate_adt_day(
+                settings.landing_dir,
+                day=config.resolved_date(),
+                seed=config.seed,
+                tenant=settings.tenant,
+                env=settings.environment,
+            )
     except ValueError as exc:  # e.g. a day before the feed's first day: retrying cannot help
         raise Failure(description=str(exc), allow_retries=False) from exc
     context.log.info(f"ADT {result.day}: {len(result.batch_ids)} micro-batches, {result.events:,} records")
@@ -80,22 +78,13 @@ def adt_events_landing(context: AssetExecutionContext, config: AdtDayConfig) -> 
     )
 
 
-@dlt_assets(
-    dlt_source=adt_bronze_source(),
-    dlt_pipeline=adt_pipeline(with_credentials=False),
+adt_bronze_assets = bronze_dlt_assets(
     name="adt_bronze",
-    dagster_dlt_translator=BronzeDltTranslator(upstream=[ADT_LANDING_KEY]),
+    description="New verified micro-batches, appended exactly once, with partition/offset/producer time.",
+    source=adt_bronze_source,
+    pipeline=adt_pipeline,
+    upstream=[ADT_LANDING_KEY, LANDING_BATCHES_KEY],
 )
-def adt_bronze_assets(context: AssetExecutionContext, dlt: DagsterDltResource) -> Iterator[Any]:
-    """New complete micro-batches, appended exactly once, with partition/offset/producer time."""
-    settings = get_settings()
-    ensure_schemas_and_roles(settings)
-    yield from dlt.run(
-        context=context,
-        dlt_source=adt_bronze_source(lambda: settings),
-        dlt_pipeline=adt_pipeline(settings),
-        loader_file_format=LOADER_FILE_FORMAT,
-    )
 
 
 adt_flow = define_asset_job(

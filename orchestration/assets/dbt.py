@@ -1,5 +1,7 @@
 """dbt models, seeds and snapshots as Dagster assets; dbt tests become asset checks."""
 
+import os
+import uuid
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -7,6 +9,8 @@ from dagster import AssetExecutionContext, AssetKey, AssetSpec
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from orchestration.dbt_project import carehouse_dbt, ensure_manifest
+from orchestration.housekeeping import prune_dbt_targets
+from warehouse.lock import writer_lock
 from warehouse.schemas import ensure_schemas_and_roles
 from warehouse.settings import get_settings
 
@@ -45,9 +49,14 @@ GOLD_SELECTION = "marts"
 
 def _dbt_build(context: AssetExecutionContext, dbt: DbtCliResource, *extra_args: str) -> Iterator[Any]:
     settings = get_settings()
-    ensure_schemas_and_roles(settings)
-    settings.export_dbt_env()  # dbt's profiles.yml reads the connection from these variables
-    yield from dbt.cli(["build", *extra_args], context=context).stream()
+    with writer_lock(settings, f"dbt {context.op_def.name}", on_wait=context.log.info):
+        ensure_schemas_and_roles(settings)
+        settings.export_dbt_env()  # dbt's profiles.yml reads the connection from these variables
+        # dagster-dbt copies partial_parse.msgpack from DBT_TARGET_PATH into each invocation's target
+        os.environ["DBT_TARGET_PATH"] = str(carehouse_dbt.manifest_path.parent)
+        target = settings.dbt_runs_dir / f"{context.op_def.name}-{context.run_id[:8]}-{uuid.uuid4().hex[:6]}"
+        yield from dbt.cli(["build", *extra_args], context=context, target_path=target).stream()
+    prune_dbt_targets(settings)
 
 
 @dbt_assets(
@@ -59,8 +68,10 @@ def _dbt_build(context: AssetExecutionContext, dbt: DbtCliResource, *extra_args:
 )
 def dbt_silver_assets(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
     """``dbt build`` of seeds and silver (staging, quarantine, intermediate) with their tests."""
-    # cautious: a test that also reads gold (e.g. a relationship from a fact) waits for gold
-    yield from _dbt_build(context, dbt, "--indirect-selection", "cautious")
+    # buildable: a test runs here when all its parents are selected or upstream of the selection
+    # (the reconciliation tests read bronze sources too), and waits for gold when it reads gold
+    # (e.g. a relationship from a fact)
+    yield from _dbt_build(context, dbt, "--indirect-selection", "buildable")
 
 
 @dbt_assets(

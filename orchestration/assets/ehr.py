@@ -1,21 +1,17 @@
 """The EHR feed as assets: the simulated extract in the landing zone, then dlt into bronze."""
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
-from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey, Config, Failure, MaterializeResult, asset
-from dagster_dlt import DagsterDltResource, dlt_assets
+from dagster import AssetExecutionContext, Config, Failure, MaterializeResult, asset
 from pydantic import Field
 
 from ingestion.ehr.bronze import ehr_bronze_source
-from ingestion.ehr.pipeline import LOADER_FILE_FORMAT, ehr_pipeline
+from ingestion.ehr.pipeline import ehr_pipeline
 from ingestion.ehr.simulator import simulate_ehr_extract
-from orchestration.assets.dlt_translator import BronzeDltTranslator
-from warehouse.schemas import ensure_schemas_and_roles
+from orchestration.assets.bronze import bronze_dlt_assets
+from orchestration.assets.keys import EHR_EXTRACT_KEY, LANDING_BATCHES_KEY
+from warehouse.lock import writer_lock
 from warehouse.settings import get_settings
-
-EHR_EXTRACT_KEY = AssetKey(["landing", "ehr_extract"])
 
 
 class EhrExtractConfig(Config):
@@ -34,14 +30,15 @@ def ehr_extract(context: AssetExecutionContext, config: EhrExtractConfig) -> Mat
     """FHIR R4 NDJSON bulk files the two EHR systems drop in the landing zone (simulated)."""
     settings = get_settings()
     try:
-        result = simulate_ehr_extract(
-            settings.landing_dir,
-            extract_date=config.resolved_date(),
-            seed=config.seed,
-            patients=config.patients,
-            tenant=settings.tenant,
-            env=settings.environment,
-        )
+        with writer_lock(settings, "simulate ehr", on_wait=context.log.info):
+            result = simulate_ehr_extract(
+                settings.landing_dir,
+                extract_date=config.resolved_date(),
+                seed=config.seed,
+                patients=config.patients,
+                tenant=settings.tenant,
+                env=settings.environment,
+            )
     except ValueError as exc:  # e.g. a date before the last extract: retrying cannot help
         raise Failure(description=str(exc), allow_retries=False) from exc
     context.log.info(
@@ -60,19 +57,10 @@ def ehr_extract(context: AssetExecutionContext, config: EhrExtractConfig) -> Mat
     )
 
 
-@dlt_assets(
-    dlt_source=ehr_bronze_source(),
-    dlt_pipeline=ehr_pipeline(with_credentials=False),
+ehr_bronze_assets = bronze_dlt_assets(
     name="ehr_bronze",
-    dagster_dlt_translator=BronzeDltTranslator(upstream=[EHR_EXTRACT_KEY]),
+    description="New verified landing files, raw, into bronze (Arrow, COPY); rejected lines kept aside.",
+    source=ehr_bronze_source,
+    pipeline=ehr_pipeline,
+    upstream=[EHR_EXTRACT_KEY, LANDING_BATCHES_KEY],
 )
-def ehr_bronze_assets(context: AssetExecutionContext, dlt: DagsterDltResource) -> Iterator[Any]:
-    """New landing files, raw, into bronze (Arrow batches, COPY); rejected lines kept aside."""
-    settings = get_settings()
-    ensure_schemas_and_roles(settings)
-    yield from dlt.run(
-        context=context,
-        dlt_source=ehr_bronze_source(lambda: settings),
-        dlt_pipeline=ehr_pipeline(settings),
-        loader_file_format=LOADER_FILE_FORMAT,
-    )

@@ -6,25 +6,19 @@ feed is a config line (same table, no new asset) and a new table is a config lin
 reload of the code location.
 """
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
-from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey, Config, Failure, MaterializeResult, asset
-from dagster_dlt import DagsterDltResource, dlt_assets
+from dagster import AssetExecutionContext, Config, Failure, MaterializeResult, asset
 from pydantic import Field
 
 from ingestion.billing.simulator import simulate_revenue_cycle_day
-from ingestion.bronze_pipeline import LOADER_FILE_FORMAT
 from ingestion.feeds.bronze import feeds_bronze_source
 from ingestion.feeds.config import load_config
 from ingestion.feeds.pipeline import feeds_pipeline, report_unclaimed_folders
-from orchestration.assets.dlt_translator import BronzeDltTranslator
-from orchestration.assets.ehr import EHR_EXTRACT_KEY
-from warehouse.schemas import ensure_schemas_and_roles
-from warehouse.settings import get_settings
-
-REVENUE_LANDING_KEY = AssetKey(["landing", "revenue_cycle_files"])
+from orchestration.assets.bronze import bronze_dlt_assets
+from orchestration.assets.keys import EHR_EXTRACT_KEY, LANDING_BATCHES_KEY, REVENUE_LANDING_KEY
+from warehouse.lock import writer_lock
+from warehouse.settings import Settings, get_settings
 
 
 class RevenueCycleDayConfig(Config):
@@ -43,13 +37,14 @@ def revenue_cycle_files(context: AssetExecutionContext, config: RevenueCycleDayC
     encounters: the billing systems charge what the EHR documented)."""
     settings = get_settings()
     try:
-        result = simulate_revenue_cycle_day(
-            settings.landing_dir,
-            day=config.resolved_date(),
-            seed=config.seed,
-            tenant=settings.tenant,
-            env=settings.environment,
-        )
+        with writer_lock(settings, "simulate revenue cycle", on_wait=context.log.info):
+            result = simulate_revenue_cycle_day(
+                settings.landing_dir,
+                day=config.resolved_date(),
+                seed=config.seed,
+                tenant=settings.tenant,
+                env=settings.environment,
+            )
     except ValueError as exc:  # e.g. no EHR extract yet: retrying cannot help
         raise Failure(description=str(exc), allow_retries=False) from exc
     rows = sum(result.rows_by_entity.values())
@@ -69,20 +64,15 @@ def revenue_cycle_files(context: AssetExecutionContext, config: RevenueCycleDayC
     )
 
 
-@dlt_assets(
-    dlt_source=feeds_bronze_source(),
-    dlt_pipeline=feeds_pipeline(with_credentials=False),
-    name="feeds_bronze",
-    dagster_dlt_translator=BronzeDltTranslator(upstream=[REVENUE_LANDING_KEY]),
-)
-def feeds_bronze_assets(context: AssetExecutionContext, dlt: DagsterDltResource) -> Iterator[Any]:
-    """New files of every active feed in the load config, raw, into bronze (Arrow, COPY)."""
-    settings = get_settings()
-    ensure_schemas_and_roles(settings)
-    yield from dlt.run(
-        context=context,
-        dlt_source=feeds_bronze_source(lambda: settings),
-        dlt_pipeline=feeds_pipeline(settings),
-        loader_file_format=LOADER_FILE_FORMAT,
-    )
+def _report_unclaimed(context: AssetExecutionContext, settings: Settings) -> None:
     report_unclaimed_folders(load_config(), settings, context.log)
+
+
+feeds_bronze_assets = bronze_dlt_assets(
+    name="feeds_bronze",
+    description="New files of every active feed in the load config, verified, raw, into bronze.",
+    source=feeds_bronze_source,
+    pipeline=feeds_pipeline,
+    upstream=[REVENUE_LANDING_KEY, LANDING_BATCHES_KEY],
+    after_load=_report_unclaimed,
+)

@@ -6,7 +6,6 @@ condition-group seed, on the shared scenario's warehouse (tests/e2e/conftest.py)
 from __future__ import annotations
 
 import csv
-import hashlib
 from collections import defaultdict
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -17,6 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.e2e.conftest import Scenario, query
+from warehouse.keys import gold_key, keyed_hash
 
 pytestmark = pytest.mark.e2e
 
@@ -44,8 +44,10 @@ def _stays(scenario: Scenario) -> list[Stay]:
         "select patient_id, stay_id, hospital_id, current_department, admission_priority, admitted_at,"
         " discharged_at from silver.int_adt_stays where patient_id is not null",
     )
-    # stay_key as dbt's surrogate_key builds it (md5 of 'adt'|stay id): the tie-breaker of equal admissions
-    return [Stay(p, hashlib.md5(f"adt|{s}".encode()).hexdigest(), *rest) for p, s, *rest in rows]
+    # stay_key as dbt's surrogate_key builds it (keyed hash of 'adt'|stay id): the tie-breaker of equal
+    # admissions
+    key = gold_key(scenario.settings)
+    return [Stay(p, keyed_hash(key, f"adt|{s}"), *rest) for p, s, *rest in rows]
 
 
 def expected_readmissions(stays: list[Stay]) -> dict[tuple[int, str, date], tuple[int, int]]:

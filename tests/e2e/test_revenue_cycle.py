@@ -5,7 +5,6 @@ bronze, silver and gold, checked against an independent Python calculation from 
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 from datetime import date
 from decimal import Decimal
@@ -18,6 +17,7 @@ from ingestion.feeds.config import DEFAULT_CONFIG_PATH, ENV_LOAD_CONFIG, load_co
 from orchestration.runner import run_daily_pipeline
 from tests import revenue_reference as reference
 from tests.e2e.conftest import DAY_2, PATIENTS, SEED, Scenario, query
+from warehouse.keys import gold_key, keyed_hash
 
 pytestmark = pytest.mark.e2e
 
@@ -35,9 +35,9 @@ def _landing(scenario: Scenario) -> tuple[Path, str, str]:
     return settings.landing_dir, settings.tenant, settings.environment
 
 
-def _md5_key(*parts: str) -> str:
-    """dbt's surrogate_key: md5 of the parts joined with '|'."""
-    return hashlib.md5("|".join(parts).encode()).hexdigest()
+def _surrogate_key(scenario: Scenario, *parts: str) -> str:
+    """dbt's surrogate_key: the keyed hash of the parts joined with '|'."""
+    return keyed_hash(gold_key(scenario.settings), "|".join(parts))
 
 
 def _configured_payers() -> set[str]:
@@ -50,7 +50,9 @@ def test_every_dollar_reconciles_per_account_with_the_python_calculation(scenari
         query(scenario.settings, "select account_key, outstanding_ar from gold.mart_account_balances")
     )
     assert len(expected) > PATIENTS / 2
-    assert {_md5_key(system, account): ar for (system, account), ar in expected.items()} == actual
+    assert {
+        _surrogate_key(scenario, system, account): ar for (system, account), ar in expected.items()
+    } == actual
 
 
 def test_charges_minus_payments_and_adjustments_is_outstanding_ar_in_total(scenario: Scenario) -> None:

@@ -25,6 +25,7 @@ import yaml
 
 from ingestion.feeds.pipeline import load_feeds_to_bronze
 from ingestion.landing import batch_dir, batch_id_for, write_manifest
+from warehouse.keys import gold_key, keyed_hash
 from warehouse.schemas import ensure_schemas_and_roles
 from warehouse.settings import Settings
 
@@ -172,6 +173,14 @@ def _feed_config(tmp_path: Path) -> Path:
     return path
 
 
+_PATIENTS = (("athena", "1234"), ("epic", "77"), ("athena", "99"))
+
+
+def _key(settings: Settings, natural_key: str) -> str:
+    """dbt's surrogate_key, recomputed with the warehouse's gold key."""
+    return keyed_hash(gold_key(settings), natural_key)
+
+
 def _ehr_stand_ins(settings: Settings) -> None:
     with psycopg.connect(settings.dsn, autocommit=True) as conn:
         conn.execute(
@@ -179,17 +188,15 @@ def _ehr_stand_ins(settings: Settings) -> None:
             " (practitioner_key text, source_system text, practitioner_id text, npi text)"
         )
         conn.execute(
-            "insert into silver.cdm_practitioners values"
-            " (md5('athena|5'), 'athena', '5', %s), (md5('epic|8'), 'epic', '8', %s)",
-            (ATHENA_NPI, EPIC_NPI),
+            "insert into silver.cdm_practitioners values (%s, 'athena', '5', %s), (%s, 'epic', '8', %s)",
+            (_key(settings, "athena|5"), ATHENA_NPI, _key(settings, "epic|8"), EPIC_NPI),
         )
         conn.execute(
             "create table silver.cdm_patients (patient_key text, source_system text, patient_id text)"
         )
-        conn.execute(
-            "insert into silver.cdm_patients values"
-            " (md5('athena|1234'), 'athena', '1234'), (md5('epic|77'), 'epic', '77'),"
-            " (md5('athena|99'), 'athena', '99')"
+        conn.cursor().executemany(
+            "insert into silver.cdm_patients values (%s, %s, %s)",
+            [(_key(settings, f"{system}|{id_}"), system, id_) for system, id_ in _PATIENTS],
         )
 
 
@@ -285,14 +292,25 @@ def test_pharmacy_and_eligibility_silver_reconcile_and_apply_the_rules(silver: t
     ) == [(date(2025, 2, 6), 9)]
 
     # current fills: newest delivery only, the reversed fill gone, prescribers and patients linked
-    fills = _query(
+    rows = _query(
         settings,
-        "select payer_code, rx_claim_id, patient_system, patient_id,"
-        " patient_key = md5(patient_system || '|' || patient_id), payer_key = md5(payer_code),"
+        "select payer_code, rx_claim_id, patient_system, patient_id, patient_key, payer_key,"
         " practitioner_key, fill_month, days_supply, paid_amount, file_date"
         " from silver.int_pharmacy_fills_current order by payer_code, rx_claim_id",
     )
-    athena_5, epic_8 = _query(settings, "select md5('athena|5'), md5('epic|8')")[0]
+    fills = [
+        (
+            payer,
+            claim,
+            system,
+            id_,
+            patient_key == _key(settings, f"{system}|{id_}"),
+            payer_key == _key(settings, payer),
+            *rest,
+        )
+        for payer, claim, system, id_, patient_key, payer_key, *rest in rows
+    ]
+    athena_5, epic_8 = _key(settings, "athena|5"), _key(settings, "epic|8")
     jan, feb, keys_ok = date(2025, 1, 1), date(2025, 2, 1), (True, True)
     feb_8, feb_7, mar_5 = date(2025, 2, 8), date(2025, 2, 7), date(2025, 3, 5)
     assert fills == [

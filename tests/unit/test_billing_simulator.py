@@ -33,7 +33,7 @@ from ingestion.billing.simulator.extracts import (
 from ingestion.ehr.simulator import simulate_ehr_extract
 from ingestion.ehr.simulator.codes import CPT_DISPLAY
 from ingestion.ehr.simulator.identifiers import practitioner_npi
-from ingestion.landing import complete_batches, read_manifest
+from ingestion.landing import complete_batches, file_facts, read_manifest
 from tests import revenue_reference as ref
 
 SEED = 11
@@ -113,7 +113,8 @@ def test_extract_layout_headers_and_manifests(landing: RevenueLanding) -> None:
                 manifest = read_manifest(folder)
                 header, rows = read_rows(folder / f"{entity}.csv")
                 assert tuple(header) == expected
-                assert manifest["files"] == {f"{entity}.csv": len(rows)}
+                assert manifest["files"] == {f"{entity}.csv": file_facts(folder / f"{entity}.csv").as_json()}
+                assert manifest["lines"] == len(rows) + 1  # the header is a line too
                 assert manifest["system"] == f"billing_{system}" and manifest["entity"] == entity
                 assert isinstance(manifest["dirty"], dict)
                 raw = (folder / f"{entity}.csv").read_bytes()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter
 from collections.abc import Iterator
@@ -156,15 +157,22 @@ def test_a_batch_without_manifest_is_invisible(landing: Path) -> None:
         partial.rmdir()
 
 
-def test_manifests_list_every_file_with_its_line_count(landing: Path) -> None:
+def test_manifests_list_every_file_with_its_line_count_size_and_checksum(landing: Path) -> None:
     for system in EHR_SYSTEMS:
         for entity in ENTITIES:
             for day in (DAY_ONE, DAY_TWO):
                 folder = batch_dir(landing, "carehouse", "dev", system, entity, batch_id_for(day))
                 manifest = read_manifest(folder)
-                on_disk = {p.name: len(p.read_bytes().split(b"\n")) - 1 for p in folder.glob("*.ndjson")}
+                on_disk = {
+                    p.name: {
+                        "lines": len(p.read_bytes().split(b"\n")) - 1,
+                        "bytes": p.stat().st_size,
+                        "sha256": hashlib.sha256(p.read_bytes()).hexdigest(),
+                    }
+                    for p in folder.glob("*.ndjson")
+                }
                 assert manifest["files"] == on_disk
-                assert manifest["lines"] == sum(on_disk.values())
+                assert manifest["lines"] == sum(f["lines"] for f in on_disk.values())
                 assert (manifest["system"], manifest["entity"], manifest["seed"]) == (system, entity, 42)
                 assert manifest["resource_type"] == resources.RESOURCE_TYPES[entity]
                 assert manifest["kind"] == ("initial" if day == DAY_ONE else "incremental")

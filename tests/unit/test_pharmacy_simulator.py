@@ -21,7 +21,7 @@ from ingestion.billing.simulator import simulate_revenue_cycle_day
 from ingestion.billing.simulator.ehr_view import CoverageFacts, read_ehr_view
 from ingestion.claims.simulator.schedule import add_months
 from ingestion.ehr.simulator.identifiers import is_valid_npi, practitioner_npi
-from ingestion.landing import LANDING_MANIFEST, complete_batches, extract_date_of, read_manifest
+from ingestion.landing import LANDING_MANIFEST, complete_batches, extract_date_of, file_facts, read_manifest
 from ingestion.pharmacy.simulator import files as pharmacy_files
 from ingestion.pharmacy.simulator.rows import FILL_COLUMNS, MEMBER_COLUMNS, members_by_payer_month
 from ingestion.pharmacy.simulator.schedule import fill_deliveries, planned_deliveries
@@ -149,7 +149,8 @@ def test_one_file_per_batch_for_every_payer(landing: RevenueLanding) -> None:
                 assert sorted(p.name for p in folder.iterdir()) == sorted([name, LANDING_MANIFEST])
                 header, rows = read(folder / name)
                 assert tuple(header) == columns and manifest["columns"] == list(columns)
-                assert manifest["files"] == {name: len(rows)} and manifest["lines"] == len(rows) > 0
+                assert manifest["files"] == {name: file_facts(folder / name).as_json()}
+                assert manifest["lines"] == len(rows) + 1 and rows  # the header is a line too
                 raw = (folder / name).read_bytes()
                 assert raw.endswith(b"\r\n") and raw.count(b"\r\n") == len(rows) + 1
                 arrival = extract_date_of(folder.name)

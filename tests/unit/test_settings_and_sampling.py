@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from warehouse.keys import pgoptions
 from warehouse.sampling import is_sampled, sample_bucket, sample_key
 from warehouse.settings import ConnectionFacts, Settings, without_password
 
@@ -26,15 +27,21 @@ def test_external_dsn_feeds_dbt_and_sqlalchemy() -> None:
         {
             "CAREHOUSE_DSN": "postgresql://ana%40lyst:s3cr%2Ft@db.internal:6543/warehouse",
             "CAREHOUSE_HOME": "/x",
+            "CAREHOUSE_GOLD_KEY": "a key of this warehouse",
         }
     )
     assert not settings.uses_embedded_server
-    assert settings.dbt_env() == {
+    assert "s3cr" not in repr(settings) and "a key of" not in repr(settings)
+    env = settings.dbt_env()
+    assert env == {
         "CAREHOUSE_PGHOST": "db.internal",
         "CAREHOUSE_PGPORT": "6543",
         "CAREHOUSE_PGUSER": "ana@lyst",
         "CAREHOUSE_PGPASSWORD": "s3cr/t",
         "CAREHOUSE_PGDATABASE": "warehouse",
+        "DBT_TARGET_PATH": "/x/dbt/target",
+        "DBT_LOG_PATH": "/x/dbt/target",
+        "PGOPTIONS": pgoptions(b"a key of this warehouse"),
     }
     assert settings.sqlalchemy_url() == "postgresql+psycopg2://ana%40lyst:s3cr%2Ft@db.internal:6543/warehouse"
 

@@ -133,7 +133,7 @@
 
 {#- ---------------------------------------------------------------------------
     adt_department_key(hospital, department): surrogate key of a hospital
-    department (gold.dim_department.department_key): md5 of
+    department (gold.dim_department.department_key): keyed hash of
     hospital number|canonical department name. Null when either is unknown,
     so a fact never points at a department that does not exist.
 --------------------------------------------------------------------------- -#}

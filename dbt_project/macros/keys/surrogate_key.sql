@@ -1,12 +1,20 @@
 {#- ===========================================================================
-    surrogate_key(field_list): md5 hex of the fields cast to text, joined with
-    '|' (a character FHIR ids cannot contain), nulls replaced by a sentinel so
+    surrogate_key(field_list): the keyed hash (macro keyed_hash: HMAC-SHA256
+    with the warehouse's gold key) of the fields cast to text, joined with '|'
+    (a character FHIR ids cannot contain), nulls replaced by a sentinel so
     ('a', null) and (null, 'a') hash differently.
-    Example: surrogate_key(['source_system', 'encounter_id']) = md5('athena|1001').
+    Example: surrogate_key(['source_system', 'encounter_id'])
+             = HMAC-SHA256(gold key, 'athena|1001') as 64 hex digits.
 =========================================================================== -#}
 {% macro surrogate_key(field_list) -%}
+    {{ carehouse.keyed_hash(carehouse.natural_key(field_list)) }}
+{%- endmacro %}
+
+{#- natural_key(field_list): the '|'-joined text both surrogate_key (keyed) and
+    attributes_hash (plain md5, change detection only) hash. -#}
+{% macro natural_key(field_list) -%}
     {%- if field_list is string or field_list | length == 0 -%}
-        {{ exceptions.raise_compiler_error("surrogate_key expects a non-empty list of column expressions, got " ~ field_list) }}
+        {{ exceptions.raise_compiler_error("expected a non-empty list of column expressions, got " ~ field_list) }}
     {%- endif -%}
     {%- set parts = [] -%}
     {%- for field in field_list -%}
@@ -15,7 +23,7 @@
             {%- do parts.append("'|'") -%}
         {%- endif -%}
     {%- endfor -%}
-    {{ dbt.hash(dbt.concat(parts)) }}
+    {{ dbt.concat(parts) }}
 {%- endmacro %}
 
 {% macro surrogate_key_null() -%}

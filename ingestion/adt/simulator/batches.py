@@ -169,7 +169,7 @@ class FolderOutput:
         self._finish_part()
         text = json.dumps(truth, indent=1, ensure_ascii=False) + "\n"
         write_atomic(self.folder / DIRTY_FILE, text.encode("utf-8"))
-        write_manifest(self.folder, self.files, extra)
+        write_manifest(self.folder, self.files, extra, sidecars=[DIRTY_FILE])
         return [self.folder / name for name in sorted(self.files)]
 
     def abort(self) -> None:

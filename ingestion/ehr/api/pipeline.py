@@ -15,6 +15,7 @@ import dlt
 from dlt.common.destination import TLoaderFileFormat
 from dlt.common.pipeline import LoadInfo
 
+from ingestion.bronze_loads import bronze_load
 from ingestion.bronze_pipeline import LOADER_FILE_FORMAT, bronze_pipeline
 from ingestion.ehr.api.search import MAX_COUNT
 from ingestion.ehr.api.server import DEFAULT_HOST, DEFAULT_PORT
@@ -66,10 +67,10 @@ def load_ehr_api_to_bronze(
         settings_factory=lambda: settings,
         on_page=count_page,
     )
-    pipeline = ehr_api_pipeline(settings)
-    info: LoadInfo = pipeline.run(source, loader_file_format=cast(TLoaderFileFormat, LOADER_FILE_FORMAT))
-    info.raise_on_failed_jobs()
-    normalized = pipeline.last_trace.last_normalize_info if pipeline.last_trace else None
+    with bronze_load(ehr_api_pipeline(settings), settings) as pipeline:
+        info: LoadInfo = pipeline.run(source, loader_file_format=cast(TLoaderFileFormat, LOADER_FILE_FORMAT))
+        info.raise_on_failed_jobs()
+        normalized = pipeline.last_trace.last_normalize_info if pipeline.last_trace else None
     row_counts = dict(normalized.row_counts) if pages and normalized else {}
     rows = {table: count for table, count in row_counts.items() if not table.startswith("_dlt")}
     return BronzeLoadResult(rows_by_table=rows, files=pages)

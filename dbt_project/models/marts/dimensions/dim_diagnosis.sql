@@ -3,7 +3,7 @@
 -- One row per ICD-10-CM code below block level (categories, subcategories,
 -- extended subcategories: every billable code and the non-billable headers
 -- above it) from the reference code set, with its category, block and
--- chapter. diagnosis_key = md5 of the dotted code (macro surrogate_key).
+-- chapter. diagnosis_key = keyed hash of the dotted code (macro surrogate_key).
 -- Codes seen on a condition in silver that are not in the code set (another
 -- system, a typo, a retired code) get a row too, is_in_code_set = false, so
 -- every diagnosis key of the star resolves.

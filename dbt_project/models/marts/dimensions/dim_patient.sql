@@ -4,7 +4,7 @@
 -- (snapshots.snap_patients). No direct identifiers: keys, sex, age band,
 -- insurance type and state only.
 --   patient_key          the version (the snapshot's dbt_scd_id)
---   patient_durable_key  the patient across versions (md5 of source|id)
+--   patient_durable_key  the patient across versions (keyed hash of source|id)
 --   valid_from/valid_to  [valid_from, valid_to) as timestamptz. The FIRST
 --     version is extended back to var scd2_floor_valid_from (1900-01-01 UTC)
 --     so facts dated before the first snapshot still resolve (Kimball); the

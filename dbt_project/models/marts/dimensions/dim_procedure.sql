@@ -3,7 +3,7 @@
 -- One row per CPT code: the curated codes of the cpt_procedures seed (the
 -- ones the simulated EHRs use), plus every code seen on a procedure in silver
 -- that the seed lacks, flagged is_in_code_set = false with the description
--- the EHR sent. procedure_key = md5 of the code (macro surrogate_key).
+-- the EHR sent. procedure_key = keyed hash of the code (macro surrogate_key).
 -- ============================================================================
 
 with

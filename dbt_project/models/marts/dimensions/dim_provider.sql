@@ -4,7 +4,7 @@
 -- practitioner snapshot (snapshots.snap_practitioners). No names, no NPI:
 -- keys, department (specialty) and place of work only.
 --   provider_key          the version (the snapshot's dbt_scd_id)
---   provider_durable_key  the practitioner across versions (md5 of source|id)
+--   provider_durable_key  the practitioner across versions (keyed hash of source|id)
 --   valid_from/valid_to   as in dim_patient: [valid_from, valid_to), the first
 --     version extended back to var scd2_floor_valid_from, the current one
 --     ending at var scd2_current_valid_to; recorded_valid_from keeps the

@@ -3,7 +3,7 @@
 -- One row per completed encounter (current version, status 'finished'),
 -- across both EHRs. Star-schema fact: surrogate keys, codes, times, length of
 -- stay and counts. No direct identifiers (no names, MRNs, birth dates or raw
--- source ids) -- keys are md5 of source_system + source id.
+-- source ids) -- keys are keyed hashes (HMAC) of source_system + source id.
 --
 -- Point-in-time keys: patient_key / provider_key are the dimension VERSION
 -- valid when the encounter started,

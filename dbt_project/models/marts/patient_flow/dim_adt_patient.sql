@@ -5,7 +5,7 @@
 -- feed has its own patient ids, with no link to the EHRs'. No direct
 -- identifiers: keys, sex, age band and insurance type only.
 --   adt_patient_key          the version (the snapshot's dbt_scd_id)
---   adt_patient_durable_key  the patient across versions (md5 of 'adt'|id)
+--   adt_patient_durable_key  the patient across versions (keyed hash of 'adt'|id)
 --   valid_from / valid_to    [valid_from, valid_to) as timestamptz; the
 --     first version reaches back to var scd2_floor_valid_from and the current
 --     one ends at var scd2_current_valid_to (same rule as dim_patient), so

@@ -2,7 +2,7 @@
 -- dim_department
 -- One row per hospital department (7 hospitals x 7 departments) from the
 -- hospital_departments seed, with its bed capacity. Type 1 reference data.
--- department_key = md5 of hospital number|department (macro
+-- department_key = keyed hash of hospital number|department (macro
 -- adt_department_key), the key the patient-flow facts carry.
 -- ============================================================================
 

@@ -3,7 +3,7 @@
 -- One row per hospital stay of the ADT feed (admission paired with its
 -- discharge, transfers counted), open stays included. Star-schema fact: no
 -- direct identifiers (no patient or stay ids, no birth dates) -- keys are
--- md5 surrogates.
+-- keyed-hash (HMAC) surrogates.
 --   adt_patient_key   the dim_adt_patient VERSION valid at admission
 --                     (valid_from <= admitted_at < valid_to; windows are
 --                     contiguous from 1900 to 9999, so one version matches)

@@ -1,0 +1,155 @@
+"""Running a dlt load into bronze so that a crash at any point, followed by a rerun, equals a clean run.
+
+Every bronze load, from the command line or from Dagster, goes through :func:`bronze_load`:
+
+1. it takes the warehouse's writer lock (two loads never interleave);
+2. it throws away dlt's local working folder: whatever a killed run left there (half-normalized
+   packages included) is never resumed, because "already loaded" is read from bronze, and dlt
+   restores its state and schema from the warehouse;
+3. if a load was interrupted, it deletes the rows that load committed: a dlt load commits table
+   by table, and only the row dlt writes to ``_dlt_loads`` at the very end says that all of it
+   arrived, so rows whose ``_dlt_load_id`` is not there are a partial load;
+4. it records the attempt, runs the block, and clears the attempt only when the block succeeds;
+5. it deletes dlt's working files again (they are raw copies of the data, PHI included).
+
+Recording attempts keeps step 3 cheap: bronze is only scanned when an attempt was interrupted.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import dlt
+from psycopg import sql
+
+from ingestion.bronze_pipeline import BRONZE_SCHEMA
+from warehouse.connection import connect, table_exists
+from warehouse.lock import writer_lock
+from warehouse.schemas import ensure_schemas_and_roles
+from warehouse.secret_files import private_dir
+from warehouse.settings import Settings
+
+log = logging.getLogger(__name__)
+
+ATTEMPTS_TABLE = "carehouse__load_attempts"
+LOADS_TABLE = "_dlt_loads"
+LOAD_ID_COLUMN = "_dlt_load_id"
+_COMPLETED = 0  # _dlt_loads.status of a fully loaded package
+
+
+def _ensure_attempts_table(settings: Settings) -> None:
+    with connect(settings) as conn:
+        conn.execute(
+            sql.SQL(
+                "create table if not exists {}.{} (pipeline_name text not null, started_at timestamptz"
+                " not null default now(), pid integer not null, host text not null)"
+            ).format(sql.Identifier(BRONZE_SCHEMA), sql.Identifier(ATTEMPTS_TABLE))
+        )
+
+
+def discard_unfinished_loads(settings: Settings) -> int:
+    """Delete the rows of interrupted loads from every dlt table of bronze; returns the row count.
+
+    Call it only while holding the writer lock: then no load is in flight, and every row whose
+    load is not recorded as complete belongs to a load that died.
+    """
+    schema, attempts = sql.Identifier(BRONZE_SCHEMA), sql.Identifier(ATTEMPTS_TABLE)
+    with connect(settings, autocommit=False) as conn:
+        interrupted = conn.execute(sql.SQL("select exists (select from {}.{})").format(schema, attempts))
+        if not interrupted.fetchone()[0]:
+            return 0
+        tables = [
+            row[0]
+            for row in conn.execute(
+                "select table_name from information_schema.columns where table_schema = %s"
+                " and column_name = %s and table_name <> %s order by table_name",
+                (BRONZE_SCHEMA, LOAD_ID_COLUMN, LOADS_TABLE),
+            )
+        ]
+        completed = (
+            sql.SQL("select load_id from {}.{} where status = {}").format(
+                schema, sql.Identifier(LOADS_TABLE), sql.Literal(_COMPLETED)
+            )
+            if table_exists(conn, BRONZE_SCHEMA, LOADS_TABLE)
+            else sql.SQL("select null::text where false")
+        )
+        removed = 0
+        for table in tables:
+            cursor = conn.execute(
+                sql.SQL("delete from {}.{} t where t.{} not in ({})").format(
+                    schema, sql.Identifier(table), sql.Identifier(LOAD_ID_COLUMN), completed
+                )
+            )
+            if cursor.rowcount:
+                log.warning("bronze.%s: removed %d row(s) of an interrupted load", table, cursor.rowcount)
+                removed += cursor.rowcount
+        conn.execute(sql.SQL("delete from {}.{}").format(schema, attempts))
+        conn.commit()
+    return removed
+
+
+def _record_attempt(settings: Settings, pipeline_name: str) -> None:
+    with connect(settings) as conn:
+        conn.execute(
+            sql.SQL("insert into {}.{} (pipeline_name, pid, host) values (%s, %s, %s)").format(
+                sql.Identifier(BRONZE_SCHEMA), sql.Identifier(ATTEMPTS_TABLE)
+            ),
+            (pipeline_name, os.getpid(), socket.gethostname()),
+        )
+
+
+def _clear_attempt(settings: Settings, pipeline_name: str) -> None:
+    with connect(settings) as conn:
+        conn.execute(
+            sql.SQL("delete from {}.{} where pipeline_name = %s and pid = %s").format(
+                sql.Identifier(BRONZE_SCHEMA), sql.Identifier(ATTEMPTS_TABLE)
+            ),
+            (pipeline_name, os.getpid()),
+        )
+
+
+@contextmanager
+def bronze_load(
+    pipeline: dlt.Pipeline, settings: Settings, *, on_wait: Callable[[str], None] | None = None
+) -> Iterator[dlt.Pipeline]:
+    """Run a dlt load into bronze inside the ``with`` block, crash-safe (see the module docstring)."""
+    with writer_lock(settings, f"load {pipeline.pipeline_name}", on_wait=on_wait):
+        ensure_schemas_and_roles(settings)
+        private_dir(settings.dlt_pipelines_dir)  # working files hold raw data: owner only
+        pipeline.drop()
+        _ensure_attempts_table(settings)
+        discard_unfinished_loads(settings)
+        _record_attempt(settings, pipeline.pipeline_name)
+        try:
+            yield pipeline
+        finally:
+            pipeline.drop()
+        _clear_attempt(settings, pipeline.pipeline_name)
+
+
+def committed_source_files(
+    settings: Settings, table: str, where: sql.Composable | None = None, params: tuple = ()
+) -> set[str]:
+    """``source_file`` values of ``bronze.<table>`` rows whose load completed (optionally
+    filtered by ``where``): the ledger question "is this file in bronze?" answered from
+    committed data only, never from a partial load or from local state."""
+    with connect(settings) as conn:
+        if not table_exists(conn, BRONZE_SCHEMA, table) or not table_exists(conn, BRONZE_SCHEMA, LOADS_TABLE):
+            return set()
+        query = sql.SQL(
+            "select distinct t.source_file from {schema}.{table} t where t.{load_id} in"
+            " (select load_id from {schema}.{loads} where status = {completed})"
+        ).format(
+            schema=sql.Identifier(BRONZE_SCHEMA),
+            table=sql.Identifier(table),
+            load_id=sql.Identifier(LOAD_ID_COLUMN),
+            loads=sql.Identifier(LOADS_TABLE),
+            completed=sql.Literal(_COMPLETED),
+        )
+        if where is not None:
+            query = query + sql.SQL(" and ") + where
+        return {row[0] for row in conn.execute(query, params)}

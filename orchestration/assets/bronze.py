@@ -1,0 +1,54 @@
+"""The one way a dlt source becomes Dagster assets: one asset ``bronze/<table>`` per resource,
+run through ``ingestion.bronze_loads.bronze_load`` (writer lock, crash recovery, no raw working
+files left behind), exactly like the command line loaders."""
+
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import dlt
+from dagster import AssetExecutionContext, AssetKey, AssetsDefinition
+from dagster_dlt import DagsterDltResource, dlt_assets
+from dlt.extract.source import DltSource
+
+from ingestion.bronze_loads import bronze_load
+from ingestion.bronze_pipeline import LOADER_FILE_FORMAT
+from orchestration.assets.dlt_translator import BronzeDltTranslator
+from warehouse.settings import Settings, get_settings
+
+SourceFactory = Callable[[Callable[[], Settings]], DltSource]
+
+
+def bronze_dlt_assets(
+    *,
+    name: str,
+    description: str,
+    source: SourceFactory,
+    pipeline: Callable[..., dlt.Pipeline],
+    upstream: Sequence[AssetKey] = (),
+    after_load: Callable[[AssetExecutionContext, Settings], None] | None = None,
+) -> AssetsDefinition:
+    """Dagster assets for the dlt ``source`` (called with a settings factory) loaded by
+    ``pipeline`` (called as ``pipeline(settings)`` or ``pipeline(with_credentials=False)``).
+    The pipeline is built without credentials while Dagster loads definitions (no database
+    then) and with them when a run starts. ``after_load`` runs once the load committed (e.g. to
+    report what was left alone)."""
+
+    def load(context: AssetExecutionContext, dlt: DagsterDltResource) -> Iterator[Any]:
+        settings = get_settings()
+        with bronze_load(pipeline(settings), settings, on_wait=context.log.info) as run_pipeline:
+            yield from dlt.run(
+                context=context,
+                dlt_source=source(lambda: settings),
+                dlt_pipeline=run_pipeline,
+                loader_file_format=LOADER_FILE_FORMAT,
+            )
+        if after_load is not None:
+            after_load(context, settings)
+
+    load.__doc__ = description
+    return dlt_assets(
+        dlt_source=source(get_settings),
+        dlt_pipeline=pipeline(with_credentials=False),
+        name=name,
+        dagster_dlt_translator=BronzeDltTranslator(upstream=upstream),
+    )(load)

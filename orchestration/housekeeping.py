@@ -1,0 +1,92 @@
+"""Bounded disk and honest run history: what ``carehouse run`` tidies while it holds the lock.
+
+- Runs of ``carehouse run`` execute in its own process; if that process is killed, Dagster never
+  hears the end of the run. Such runs are marked failed by the next ``carehouse run`` (Dagster's
+  run monitoring does the same for runs the daemon launches, see ``orchestration.instance``).
+- Dagster keeps every run's event log; only the newest ``settings.keep_runs`` runs are kept.
+- dagster-dbt writes one target folder per dbt invocation (manifest, compiled SQL, logs): they
+  live under the carehouse home and only the newest few are kept.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import socket
+
+from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
+
+from warehouse.settings import Settings
+
+log = logging.getLogger(__name__)
+
+LAUNCHED_BY_TAG = "carehouse/launched_by"
+PID_TAG = "carehouse/pid"
+HOST_TAG = "carehouse/host"
+CLI_LAUNCHER = "carehouse run"
+DBT_TARGETS_KEPT = 6  # the three dbt steps of the last two runs
+_UNFINISHED = [DagsterRunStatus.STARTING, DagsterRunStatus.STARTED, DagsterRunStatus.CANCELING]
+
+
+def run_tags() -> dict[str, str]:
+    """Tags that let a later ``carehouse run`` tell whether this run's process is still alive."""
+    return {LAUNCHED_BY_TAG: CLI_LAUNCHER, PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
+
+
+def _process_alive(pid: int, started_at: float | None) -> bool:
+    import psutil
+
+    try:
+        process = psutil.Process(pid)
+    except psutil.NoSuchProcess:
+        return False
+    # a reused pid belongs to a process that started after the run did
+    return started_at is None or process.create_time() <= started_at + 1
+
+
+def fail_abandoned_runs(instance: DagsterInstance) -> list[str]:
+    """Mark failed the unfinished ``carehouse run`` runs of this host whose process is gone."""
+    runs = instance.get_run_records(
+        filters=RunsFilter(statuses=_UNFINISHED, tags={LAUNCHED_BY_TAG: CLI_LAUNCHER})
+    )
+    failed: list[str] = []
+    for record in runs:
+        run = record.dagster_run
+        if run.tags.get(HOST_TAG) != socket.gethostname():
+            continue
+        pid = int(run.tags.get(PID_TAG, "0"))
+        if pid and _process_alive(pid, record.start_time):
+            continue
+        instance.report_run_failed(
+            run, message=f"the process of this run (pid {pid}) ended without finishing it"
+        )
+        failed.append(run.run_id)
+    return failed
+
+
+def prune_dagster_runs(instance: DagsterInstance, settings: Settings) -> int:
+    """Delete every finished run older than the newest ``settings.keep_runs``, event logs included."""
+    records = instance.get_run_records()  # newest first
+    removed = 0
+    for record in records[settings.keep_runs :]:
+        run = record.dagster_run
+        if run.status in _UNFINISHED:
+            continue
+        instance.delete_run(run.run_id)
+        # the run's own event-log database and captured step output are files of their own
+        (settings.dagster_home / "history" / "runs" / f"{run.run_id}.db").unlink(missing_ok=True)
+        shutil.rmtree(settings.dagster_home / "storage" / run.run_id, ignore_errors=True)
+        removed += 1
+    return removed
+
+
+def prune_dbt_targets(settings: Settings, keep: int = DBT_TARGETS_KEPT) -> int:
+    """Delete all but the newest ``keep`` dbt invocation folders."""
+    root = settings.dbt_runs_dir
+    if not root.is_dir():
+        return 0
+    folders = sorted((p for p in root.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime, reverse=True)
+    for folder in folders[keep:]:
+        shutil.rmtree(folder, ignore_errors=True)
+    return max(0, len(folders) - keep)
