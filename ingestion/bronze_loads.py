@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -127,8 +128,15 @@ def bronze_load(
         try:
             yield pipeline
         finally:
-            pipeline.drop()
+            _delete_working_files(pipeline)
         _clear_attempt(settings, pipeline.pipeline_name)
+
+
+def _delete_working_files(pipeline: dlt.Pipeline) -> None:
+    """Everything dlt keeps locally: its state comes back from bronze at the next load."""
+    working_dir = pipeline.working_dir
+    pipeline.drop()
+    shutil.rmtree(working_dir, ignore_errors=True)
 
 
 def committed_source_files(

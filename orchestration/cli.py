@@ -138,7 +138,8 @@ def _print_summary(summary) -> None:  # summary: orchestration.summary.Warehouse
         )
     console.print(totals)
     for batch, status, problems in summary.landing_problems:
-        console.print(f"[red]landing batch problem:[/] {batch} ({status}): {problems}", highlight=False)
+        line = f"[red]landing batch problem:[/] {batch} ({status}): {problems}"
+        console.print(line, highlight=False, soft_wrap=True)
 
 
 @simulate_app.command("ehr")
@@ -364,8 +365,9 @@ def _print_landing_problems(settings: Settings) -> None:
 
     for problem in open_problems(settings):
         console.print(
-            f"[red]not loaded:[/] {problem.batch_path} ({problem.status}): {problem.problems}",
+            f"[red]landing batch problem:[/] {problem.batch_path} ({problem.status}): {problem.problems}",
             highlight=False,
+            soft_wrap=True,
         )
 
 
@@ -524,7 +526,7 @@ def main() -> None:
     try:
         app()
     except (WarehouseBusyError, GoldKeyMismatchError, SecretFileError) as exc:
-        console.print(f"[red]error:[/] {exc}", highlight=False)
+        console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(1)
 
 

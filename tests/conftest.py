@@ -11,6 +11,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -49,29 +50,38 @@ def warehouse_settings(carehouse_home: Path) -> Iterator[Settings]:
             EmbeddedPostgres(settings.pgdata_dir).stop()
 
 
-@pytest.fixture
-def scratch_warehouse(
-    warehouse_settings: Settings, tmp_path: Path, request: pytest.FixtureRequest
-) -> Iterator[Settings]:
-    """A fresh database on the test server and its own carehouse home, dropped afterwards,
-    for tests that must not share state with the end-to-end pipeline."""
+@contextmanager
+def scratch_database(server: Settings, name: str, home: Path) -> Iterator[Settings]:
+    """A fresh database ``name`` on the test server with its own carehouse home, dropped after."""
     import psycopg
     from psycopg import sql
 
-    name = f"scratch_{request.node.name}".lower()[:50].replace("[", "_").replace("]", "_").replace("-", "_")
-    admin = warehouse_settings.dsn
+    admin = server.dsn
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
         conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
     base, _, _ = admin.rpartition("/")
     settings = Settings(
-        home=tmp_path / "home",
+        home=home,
         external_dsn=f"{base}/{name}",
-        tenant=warehouse_settings.tenant,
-        environment=warehouse_settings.environment,
+        tenant=server.tenant,
+        environment=server.environment,
+        # one gold key for every scratch warehouse of the session, as if one home had built them
+        configured_gold_key=server.configured_gold_key or "carehouse test warehouses",
     )
     try:
         yield settings
     finally:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def scratch_warehouse(
+    warehouse_settings: Settings, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[Settings]:
+    """A fresh database on the test server and its own carehouse home, dropped afterwards,
+    for tests that must not share state with the end-to-end pipeline."""
+    name = f"scratch_{request.node.name}".lower()[:50].replace("[", "_").replace("]", "_").replace("-", "_")
+    with scratch_database(warehouse_settings, name, tmp_path / "home") as settings:
+        yield settings

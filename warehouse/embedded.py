@@ -58,6 +58,9 @@ class ServerStatus:
 
 def _port_is_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # as Postgres itself binds: a port whose last connections linger in TIME_WAIT is free, so
+        # a quick stop/start (or a crash and a restart) keeps the DSN clients saved
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((HOST, port))
         except OSError:

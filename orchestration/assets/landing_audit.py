@@ -15,6 +15,7 @@ from ingestion.landing_audit import open_problems
 from ingestion.landing_scopes import audit_landing_zone
 from orchestration.assets.keys import LANDING_BATCHES_KEY, LANDING_KEYS
 from warehouse.lock import writer_lock
+from warehouse.schemas import ensure_schemas_and_roles
 from warehouse.settings import get_settings
 
 
@@ -23,6 +24,7 @@ def landing_batches(context: AssetExecutionContext) -> MaterializeResult:
     """One row per landing batch: its verification against manifest.json (status, problems)."""
     settings = get_settings()
     with writer_lock(settings, "verify landing batches", on_wait=context.log.info):
+        ensure_schemas_and_roles(settings)
         outcomes = audit_landing_zone(settings)
     problems = open_problems(settings)
     for problem in problems:  # paths, file names and counts only: no data values

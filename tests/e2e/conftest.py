@@ -2,8 +2,10 @@
 
 Day 1 lands the initial extracts (two years of EHR history, the ADT day, the billing history
 and the payer claim files that had arrived), day 1 again through the command line must
-change nothing, then day 2 lands the increments. Package-scoped: the runs are the expensive
-part, so the clinical, patient-flow and revenue-cycle modules share them.
+change nothing, then day 2 lands the increments. The home keeps only the last two Dagster runs,
+so the footprint on disk after each run shows whether anything outside the database grows.
+Package-scoped: the runs are the expensive part, so the clinical, patient-flow and revenue-cycle
+modules share them.
 """
 
 from __future__ import annotations
@@ -19,12 +21,15 @@ from typer.testing import CliRunner
 from orchestration.cli import app
 from orchestration.runner import PipelineRun, run_daily_pipeline
 from orchestration.summary import WarehouseSummary, collect_summary
-from warehouse.settings import Settings
+from warehouse.settings import ENV_KEEP_RUNS, Settings
 
 DAY_1 = date(2025, 3, 1)
 DAY_2 = date(2025, 3, 2)
 PATIENTS = 600
 SEED = 11
+
+
+KEEP_RUNS = 2  # Dagster runs the scenario's home keeps (CAREHOUSE_KEEP_RUNS)
 
 
 @dataclass
@@ -35,22 +40,44 @@ class Scenario:
     cli_exit_code: int
     cli_output: str
     day1_decisions: dict[str, bool]
+    # bytes of the files under the carehouse home outside pgdata and landing, after each run
+    footprints: dict[str, int]
+
+
+def footprint(settings: Settings) -> int:
+    """Bytes on disk under the carehouse home, the database and the landing zone left out."""
+    skip = (settings.pgdata_dir, settings.landing_dir)
+    return sum(
+        path.stat().st_size
+        for path in settings.home.rglob("*")
+        if path.is_file() and not any(path.is_relative_to(root) for root in skip)
+    )
 
 
 @pytest.fixture(scope="package")
 def scenario(warehouse_settings: Settings) -> Iterator[Scenario]:
+    patch = pytest.MonkeyPatch()
+    patch.setenv(ENV_KEEP_RUNS, str(KEEP_RUNS))
+    settings = Settings.from_env()
     runs: dict[str, PipelineRun] = {}
     summaries: dict[str, WarehouseSummary] = {}
-    runs["day1"] = run_daily_pipeline(DAY_1, seed=SEED, patients=PATIENTS, settings=warehouse_settings)
-    summaries["day1"] = collect_summary(warehouse_settings)
-    day1_decisions = sampling_decisions(warehouse_settings)
+    footprints: dict[str, int] = {}
+    runs["day1"] = run_daily_pipeline(DAY_1, seed=SEED, patients=PATIENTS, settings=settings)
+    summaries["day1"] = collect_summary(settings)
+    footprints["day1"] = footprint(settings)
+    day1_decisions = sampling_decisions(settings)
     # the same day again, the way a user runs it: through the command line
     args = ["run", "--date", DAY_1.isoformat(), "--seed", str(SEED), "--patients", str(PATIENTS)]
     cli = CliRunner().invoke(app, args)
-    summaries["day1_again"] = collect_summary(warehouse_settings)
-    runs["day2"] = run_daily_pipeline(DAY_2, seed=SEED, patients=PATIENTS, settings=warehouse_settings)
-    summaries["day2"] = collect_summary(warehouse_settings)
-    yield Scenario(warehouse_settings, runs, summaries, cli.exit_code, cli.output, day1_decisions)
+    summaries["day1_again"] = collect_summary(settings)
+    footprints["day1_again"] = footprint(settings)
+    runs["day2"] = run_daily_pipeline(DAY_2, seed=SEED, patients=PATIENTS, settings=settings)
+    summaries["day2"] = collect_summary(settings)
+    footprints["day2"] = footprint(settings)
+    try:
+        yield Scenario(settings, runs, summaries, cli.exit_code, cli.output, day1_decisions, footprints)
+    finally:
+        patch.undo()
 
 
 def sampling_decisions(settings: Settings) -> dict[str, bool]:

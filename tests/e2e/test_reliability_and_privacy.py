@@ -1,0 +1,151 @@
+"""What the scenario's three runs must also prove: every blocking check ran, gold keys cannot be
+turned back into source ids, no raw PHI lies outside the database, and nothing outside the
+database and the landing zone grows run after run."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from dagster import DagsterEventType, DagsterInstance
+
+from orchestration.instance import carehouse_instance
+from orchestration.jobs import DAILY_JOB_NAME
+from tests.e2e.conftest import KEEP_RUNS, Scenario, query
+from warehouse.keys import gold_key, keyed_hash
+
+# Growth of the files outside pgdata and landing allowed from one run to the next (logs of the
+# newest runs replace the oldest): a few MB, not the 15 MB + 70 MB per run it used to be.
+GROWTH_BOUND_BYTES = 5 * 1024 * 1024
+
+
+def _instance(scenario: Scenario) -> DagsterInstance:
+    return carehouse_instance(scenario.settings)
+
+
+def test_every_blocking_check_of_the_daily_run_emits_a_result(scenario: Scenario) -> None:
+    from orchestration.definitions import defs
+
+    job = defs.resolve_job_def(DAILY_JOB_NAME)
+    graph = defs.resolve_asset_graph()
+    blocking = {key for key in graph.asset_check_keys if graph.get_check_spec(key).blocking}
+    in_job = {key for key in blocking if key.asset_key in job.asset_layer.selected_asset_keys}
+    assert in_job, "the daily job has blocking checks"
+    run = scenario.runs["day2"]
+    assert run.success, run.failed_steps
+    records = (
+        _instance(scenario)
+        .get_records_for_run(run.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION, limit=100_000)
+        .records
+    )
+    evaluated = {r.event_log_entry.dagster_event.asset_check_evaluation_data.asset_check_key for r in records}
+    missing = sorted(key.to_user_string() for key in in_job - evaluated)
+    assert missing == [], f"blocking checks that emitted no result: {missing}"
+    reconciliations = {key.name for key in evaluated if key.name.endswith("_counts_reconcile")}
+    assert {
+        "assert_ehr_patient_counts_reconcile",
+        "assert_ehr_encounter_counts_reconcile",
+        "assert_eligibility_member_month_counts_reconcile",
+        "assert_pharmacy_fill_counts_reconcile",
+    } <= reconciliations
+
+
+def _source_ids(scenario: Scenario, table: str, id_column: str) -> list[tuple[str, str]]:
+    return query(scenario.settings, f"select source_system, {id_column} from silver.{table}")
+
+
+@pytest.mark.parametrize(
+    ("silver_table", "id_column", "gold_table", "key_column"),
+    [
+        ("cdm_patients", "patient_id", "dim_patient", "patient_durable_key"),
+        ("cdm_encounters", "encounter_id", "fct_encounters", "encounter_key"),
+    ],
+)
+def test_gold_keys_cannot_be_recomputed_from_source_ids_without_the_gold_key(
+    scenario: Scenario, silver_table: str, id_column: str, gold_table: str, key_column: str
+) -> None:
+    ids = _source_ids(scenario, silver_table, id_column)
+    gold_keys = {
+        k for (k,) in query(scenario.settings, f"select distinct {key_column} from gold.{gold_table}")
+    }
+    assert len(ids) > 100 and len(gold_keys) > 100
+    natural = [f"{system}|{id_}" for system, id_ in ids]
+    # what an analyst could compute: plain hashes, or a keyed hash with any key but the warehouse's
+    assert not gold_keys & {hashlib.md5(n.encode()).hexdigest() for n in natural}
+    assert not gold_keys & {hashlib.sha256(n.encode()).hexdigest() for n in natural}
+    assert not gold_keys & {keyed_hash(b"guessed key", n) for n in natural}
+    # with the warehouse's secret (which never leaves the carehouse home) every key is found
+    with_key = {keyed_hash(gold_key(scenario.settings), n) for n in natural}
+    assert gold_keys <= with_key
+    assert all(len(k) == 64 for k in gold_keys)
+
+
+def _phi_samples(scenario: Scenario) -> list[str]:
+    """Values that identify simulated patients: full names, MRNs, SSNs, phones, street lines."""
+    rows = query(
+        scenario.settings,
+        "select given_name || ' ' || family_name, mrn, phone, address_line,"
+        " (select i->>'value' from jsonb_array_elements(b.resource->'identifier') i"
+        "   where i->>'system' = 'http://hl7.org/fhir/sid/us-ssn' limit 1)"
+        " from silver.stg_ehr__patients s join bronze.ehr__patient b"
+        "   on b.source_file = s.source_file and b.line_number = s.line_number"
+        " where family_name is not null order by s.patient_id limit 300",
+    )
+    values = {v for row in rows for v in row if v and len(v) >= 6}
+    assert any(len(v) == 11 and v[3] == "-" for v in values), "the sample holds SSNs"
+    return sorted(values)
+
+
+def test_gold_holds_none_of_the_patients_direct_identifiers(scenario: Scenario) -> None:
+    samples = _phi_samples(scenario)
+    columns = query(
+        scenario.settings,
+        "select table_name, column_name from information_schema.columns where table_schema = 'gold'"
+        " and data_type in ('text', 'character varying')",
+    )
+    found = []
+    for table, column in columns:
+        hits = query(
+            scenario.settings, f'select count(*) from gold."{table}" where "{column}" = any(%s)', (samples,)
+        )[0][0]
+        if hits:
+            found.append(f"{table}.{column}")
+    assert found == []
+
+
+def test_files_outside_the_database_stay_bounded_and_hold_no_phi(scenario: Scenario) -> None:
+    settings = scenario.settings
+    sizes = scenario.footprints
+    assert sizes["day1_again"] - sizes["day1"] < GROWTH_BOUND_BYTES, sizes
+    assert sizes["day2"] - sizes["day1_again"] < GROWTH_BOUND_BYTES, sizes
+    # Dagster keeps the newest runs only; dbt keeps the newest invocation folders; dlt keeps none
+    assert len(_instance(scenario).get_run_records()) == KEEP_RUNS
+    assert len(list(settings.dbt_runs_dir.iterdir())) <= 6
+    assert not any(path.is_file() for path in settings.dlt_pipelines_dir.rglob("*"))
+    assert not (Path(__file__).resolve().parents[2] / "dbt_project" / "target" / "run").exists()
+    # and no file there holds a patient's name, MRN, SSN, phone or street
+    samples = [s.encode() for s in _phi_samples(scenario)]
+    leaks = []
+    for path in settings.home.rglob("*"):
+        outside = not (path.is_relative_to(settings.pgdata_dir) or path.is_relative_to(settings.landing_dir))
+        if not path.is_file() or not outside:
+            continue
+        data = path.read_bytes()
+        if any(sample in data for sample in samples):
+            leaks.append(str(path.relative_to(settings.home)))
+    assert leaks == []
+
+
+def test_the_landing_zone_verified_and_every_run_left_no_load_unfinished(scenario: Scenario) -> None:
+    statuses = dict(
+        query(scenario.settings, "select status, count(*) from bronze.landing__batches group by 1")
+    )
+    assert set(statuses) == {"verified"} and statuses["verified"] > 100
+    assert query(scenario.settings, "select count(*) from bronze.carehouse__load_attempts") == [(0,)]
+    assert scenario.summaries["day2"].landing_problems == ()
+    files = dict(query(scenario.settings, "select 'ehr', count(*) from bronze.ehr__file_log"))
+    manifested = sum(
+        1 for _ in scenario.settings.landing_dir.glob("*/*/*/*/*/*/*.ndjson") if "/adt/" not in str(_)
+    )
+    assert files["ehr"] == manifested
