@@ -144,6 +144,14 @@ def test_the_landing_zone_verified_and_every_run_left_no_load_unfinished(scenari
     assert set(statuses) == {"verified"} and statuses["verified"] > 100
     assert query(scenario.settings, "select count(*) from bronze.carehouse__load_attempts") == [(0,)]
     assert scenario.summaries["day2"].landing_problems == ()
+    # the steward sees the same in the data-quality mart
+    in_mart = query(
+        scenario.settings,
+        "select metric, sum(metric_value) from gold.mart_data_quality_metrics where metric_group ="
+        " 'landing_batches' and data_as_of = (select max(data_as_of) from gold.mart_data_quality_metrics)"
+        " and metric_value > 0 group by 1",
+    )
+    assert dict(in_mart) == {"verified": statuses["verified"]}
     files = dict(query(scenario.settings, "select 'ehr', count(*) from bronze.ehr__file_log"))
     manifested = sum(
         1 for _ in scenario.settings.landing_dir.glob("*/*/*/*/*/*/*.ndjson") if "/adt/" not in str(_)

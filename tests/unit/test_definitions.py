@@ -122,11 +122,17 @@ def test_data_quality_mart_is_an_asset_with_checks_and_real_lineage() -> None:
             "int_dq_quarantine_by_reason",
             "int_dq_rejected_at_load",
             "int_dq_flags_by_rule",
+            "int_dq_landing_batches",
             "int_dq_source_freshness",
             "int_dq_test_outcomes",
         )
     }
     assert graph.get(mart).parent_keys == parts
+    # the landing audit is the asset that verifies batches before every loader
+    landing = AssetKey(["bronze", "landing__batches"])
+    assert graph.get(AssetKey(["silver", "int_dq_landing_batches"])).parent_keys == {landing}
+    assert graph.get(landing).is_materializable
+    assert landing in graph.get(AssetKey(["bronze", "ehr__encounter"])).parent_keys
     # the measured tables are parents of the measurements: bronze, staging, quarantine, intermediate
     counts = graph.get(AssetKey(["silver", "int_dq_layer_row_counts"])).parent_keys
     assert {

@@ -80,6 +80,12 @@ metrics as (
 
     union all
 
+    select 'landing_batches', source_name, source_table, 'landing', 'landing__batches',
+        batch_status, batch_count, null, null
+    from {{ ref('int_dq_landing_batches') }}
+
+    union all
+
     select {{ dbt.concat(['test_type', "'_outcomes'"]) }}, null, null, tested_layer, null,
         status, tests, null, null
     from {{ ref('int_dq_test_outcomes') }}
