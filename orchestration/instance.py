@@ -9,6 +9,7 @@ from dagster import DagsterInstance
 from warehouse.secret_files import private_dir
 from warehouse.settings import Settings, get_settings
 
+_HEADER = "# Written by carehouse"
 _DAGSTER_YAML = """\
 # Written by carehouse (rewritten when carehouse changes it). Runs, event logs and schedules
 # live in this folder (sqlite), so the runs of `carehouse run` show up in `carehouse ui`.
@@ -39,7 +40,10 @@ def prepare_dagster_home(settings: Settings | None = None) -> str:
     home = settings.dagster_home
     private_dir(home)
     config = home / "dagster.yaml"
-    if not config.exists() or config.read_text() != _DAGSTER_YAML:
+    # carehouse keeps its own file current and leaves one written by someone else alone (the
+    # docker image brings its own)
+    current = config.read_text() if config.exists() else None
+    if current is None or (current.startswith(_HEADER) and current != _DAGSTER_YAML):
         config.write_text(_DAGSTER_YAML)
     os.environ["DAGSTER_HOME"] = str(home)
     return str(home)
