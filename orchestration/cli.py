@@ -522,10 +522,11 @@ def main() -> None:
     from warehouse.keys import GoldKeyMismatchError
     from warehouse.lock import WarehouseBusyError
     from warehouse.secret_files import SecretFileError
+    from warehouse.settings import SettingsError
 
     try:
         app()
-    except (WarehouseBusyError, GoldKeyMismatchError, SecretFileError) as exc:
+    except (WarehouseBusyError, GoldKeyMismatchError, SecretFileError, SettingsError) as exc:
         console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(1)
 

@@ -12,6 +12,7 @@ from orchestration.assets.reference import reference_bronze_assets
 from orchestration.assets.revenue_cycle import feeds_bronze_assets, revenue_cycle_files
 from orchestration.checks import great_expectations, landing
 from orchestration.dbt_project import carehouse_dbt
+from orchestration.housekeeping import housekeeping_sensor
 from orchestration.jobs import daily_pipeline, daily_pipeline_schedule
 
 defs = Definitions(
@@ -31,7 +32,7 @@ defs = Definitions(
     asset_checks=load_asset_checks_from_modules([great_expectations, landing]),
     jobs=[daily_pipeline, adt_flow],
     schedules=[daily_pipeline_schedule],
-    sensors=[adt_stream_sensor],
+    sensors=[adt_stream_sensor, housekeeping_sensor],
     resources={
         "dbt": DbtCliResource(project_dir=carehouse_dbt),
         "dlt": DagsterDltResource(),

@@ -3,7 +3,10 @@
 - Runs of ``carehouse run`` execute in its own process; if that process is killed, Dagster never
   hears the end of the run. Such runs are marked failed by the next ``carehouse run`` (Dagster's
   run monitoring does the same for runs the daemon launches, see ``orchestration.instance``).
-- Dagster keeps every run's event log; only the newest ``settings.keep_runs`` runs are kept.
+- Dagster keeps every run's event log; only the newest ``settings.keep_runs`` runs are kept. The
+  old ones go *before* a run, so the new run's events reuse the space the old ones freed (SQLite
+  files never shrink). ``carehouse run`` prunes itself; for runs the daemon launches, the
+  ``housekeeping_sensor`` does it every hour.
 - dagster-dbt writes one target folder per dbt invocation (manifest, compiled SQL, logs): they
   live under the carehouse home and only the newest few are kept.
 """
@@ -15,9 +18,17 @@ import os
 import shutil
 import socket
 
-from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
+from dagster import (
+    DagsterInstance,
+    DagsterRunStatus,
+    DefaultSensorStatus,
+    RunsFilter,
+    SensorEvaluationContext,
+    SkipReason,
+    sensor,
+)
 
-from warehouse.settings import Settings
+from warehouse.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +36,7 @@ LAUNCHED_BY_TAG = "carehouse/launched_by"
 PID_TAG = "carehouse/pid"
 HOST_TAG = "carehouse/host"
 CLI_LAUNCHER = "carehouse run"
-DBT_TARGETS_KEPT = 6  # the three dbt steps of the last two runs
+DBT_TARGETS_KEPT = 3  # the three dbt steps of the last run
 _UNFINISHED = [DagsterRunStatus.STARTING, DagsterRunStatus.STARTED, DagsterRunStatus.CANCELING]
 
 
@@ -65,11 +76,12 @@ def fail_abandoned_runs(instance: DagsterInstance) -> list[str]:
     return failed
 
 
-def prune_dagster_runs(instance: DagsterInstance, settings: Settings) -> int:
-    """Delete every finished run older than the newest ``settings.keep_runs``, event logs included."""
+def prune_dagster_runs(instance: DagsterInstance, settings: Settings, keep: int | None = None) -> int:
+    """Delete every finished run older than the newest ``keep`` (default ``settings.keep_runs``),
+    event logs included."""
     records = instance.get_run_records()  # newest first
     removed = 0
-    for record in records[settings.keep_runs :]:
+    for record in records[settings.keep_runs if keep is None else keep :]:
         run = record.dagster_run
         if run.status in _UNFINISHED:
             continue
@@ -90,3 +102,13 @@ def prune_dbt_targets(settings: Settings, keep: int = DBT_TARGETS_KEPT) -> int:
     for folder in folders[keep:]:
         shutil.rmtree(folder, ignore_errors=True)
     return max(0, len(folders) - keep)
+
+
+@sensor(
+    minimum_interval_seconds=3600,
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Deletes Dagster runs beyond the newest CAREHOUSE_KEEP_RUNS (10) with their event logs.",
+)
+def housekeeping_sensor(context: SensorEvaluationContext) -> SkipReason:
+    removed = prune_dagster_runs(context.instance, get_settings())
+    return SkipReason(f"deleted {removed} old run(s)")

@@ -45,6 +45,7 @@ def run_daily_pipeline(
         ensure_schemas_and_roles(settings)
         instance = carehouse_instance(settings)
         fail_abandoned_runs(instance)
+        prune_dagster_runs(instance, settings, keep=settings.keep_runs - 1)  # room for this run
         from orchestration.definitions import defs  # import late: parses the dbt project if needed
 
         job = defs.resolve_job_def(DAILY_JOB_NAME)
@@ -56,7 +57,6 @@ def run_daily_pipeline(
             raise_on_error=False,
             tags={"carehouse/extract_date": str(extract_date), **run_tags()},
         )
-        prune_dagster_runs(instance, settings)
     failed_steps = [
         f"{e.step_key}: {e.step_failure_data.error.message.strip() if e.step_failure_data.error else ''}"
         for e in result.all_events

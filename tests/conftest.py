@@ -16,7 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from warehouse.settings import ENV_DSN, ENV_HOME, Settings
+from warehouse.settings import ENV_DSN, ENV_GOLD_KEY, ENV_HOME, Settings
+
+TEST_GOLD_KEY = "carehouse test warehouses"
 
 
 @pytest.fixture(scope="session")
@@ -35,6 +37,8 @@ def warehouse_settings(carehouse_home: Path) -> Iterator[Settings]:
     every layer (dlt, dbt, Dagster, GX) reads the same facts as a user's shell would."""
     patch = pytest.MonkeyPatch()
     patch.setenv(ENV_HOME, str(carehouse_home))
+    # one gold key for every warehouse of the session, so that they can be compared row for row
+    patch.setenv(ENV_GOLD_KEY, os.environ.get(ENV_GOLD_KEY) or TEST_GOLD_KEY)
     external = os.environ.get(ENV_DSN)
     if external:
         patch.setenv(ENV_DSN, external)
@@ -66,8 +70,8 @@ def scratch_database(server: Settings, name: str, home: Path) -> Iterator[Settin
         external_dsn=f"{base}/{name}",
         tenant=server.tenant,
         environment=server.environment,
-        # one gold key for every scratch warehouse of the session, as if one home had built them
-        configured_gold_key=server.configured_gold_key or "carehouse test warehouses",
+        # the session's gold key, as if one home had built them all
+        configured_gold_key=server.configured_gold_key,
     )
     try:
         yield settings

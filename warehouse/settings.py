@@ -35,6 +35,10 @@ DEFAULT_KEEP_RUNS = 10
 DBT_ENV_PREFIX = "CAREHOUSE_PG"
 
 
+class SettingsError(ValueError):
+    """A carehouse environment variable holds something carehouse cannot use (one-line message)."""
+
+
 @dataclass(frozen=True)
 class ConnectionFacts:
     """The parts of a Postgres DSN that dbt, dlt and libpq clients each want separately."""
@@ -49,7 +53,7 @@ class ConnectionFacts:
     def from_dsn(cls, dsn: str) -> ConnectionFacts:
         parts = urlsplit(dsn)
         if parts.scheme not in ("postgresql", "postgres"):
-            raise ValueError(f"{ENV_DSN} must be a postgresql:// URL (got scheme {parts.scheme!r})")
+            raise SettingsError(f"{ENV_DSN} must be a postgresql:// URL (got scheme {parts.scheme!r})")
         return cls(
             host=parts.hostname or "127.0.0.1",
             port=parts.port or 5432,
@@ -162,6 +166,8 @@ class Settings:
             f"{DBT_ENV_PREFIX}DATABASE": facts.dbname,
             "DBT_TARGET_PATH": str(self.dbt_target_dir),
             "DBT_LOG_PATH": str(self.dbt_target_dir),
+            # dbt's file log at debug level repeats every statement (megabytes per build)
+            "DBT_LOG_LEVEL_FILE": "info",
             "PGOPTIONS": pgoptions(gold_key(self)),
         }
 
@@ -187,9 +193,9 @@ def _non_negative(env: Mapping[str, str], name: str, default: float | None = Non
     try:
         number = float(value)
     except ValueError:
-        raise ValueError(f"{name} must be a number (got {value!r})") from None
+        raise SettingsError(f"{name} must be a number (got {value!r})") from None
     if number < 0:
-        raise ValueError(f"{name} must not be negative (got {value!r})")
+        raise SettingsError(f"{name} must not be negative (got {value!r})")
     return number
 
 

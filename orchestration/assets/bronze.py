@@ -36,14 +36,19 @@ def bronze_dlt_assets(
     def load(context: AssetExecutionContext, dlt: DagsterDltResource) -> Iterator[Any]:
         settings = get_settings()
         with bronze_load(pipeline(settings), settings, on_wait=context.log.info) as run_pipeline:
-            yield from dlt.run(
-                context=context,
-                dlt_source=source(lambda: settings),
-                dlt_pipeline=run_pipeline,
-                loader_file_format=LOADER_FILE_FORMAT,
+            # the whole load happens here, inside the guard: Dagster may close this generator as
+            # soon as it has every output, so nothing may wait behind the last yield
+            events = list(
+                dlt.run(
+                    context=context,
+                    dlt_source=source(lambda: settings),
+                    dlt_pipeline=run_pipeline,
+                    loader_file_format=LOADER_FILE_FORMAT,
+                )
             )
         if after_load is not None:
             after_load(context, settings)
+        yield from events
 
     load.__doc__ = description
     return dlt_assets(

@@ -19,6 +19,7 @@ import pytest
 from typer.testing import CliRunner
 
 from orchestration.cli import app
+from orchestration.instance import carehouse_instance
 from orchestration.runner import PipelineRun, run_daily_pipeline
 from orchestration.summary import WarehouseSummary, collect_summary
 from warehouse.settings import ENV_KEEP_RUNS, Settings
@@ -42,6 +43,8 @@ class Scenario:
     day1_decisions: dict[str, bool]
     # bytes of the files under the carehouse home outside pgdata and landing, after each run
     footprints: dict[str, int]
+    # what the retention rules left after the last run (later tests may add runs of their own)
+    kept_after_day2: dict[str, int]
 
 
 def footprint(settings: Settings) -> int:
@@ -74,8 +77,13 @@ def scenario(warehouse_settings: Settings) -> Iterator[Scenario]:
     runs["day2"] = run_daily_pipeline(DAY_2, seed=SEED, patients=PATIENTS, settings=settings)
     summaries["day2"] = collect_summary(settings)
     footprints["day2"] = footprint(settings)
+    kept = {
+        "dagster_runs": len(carehouse_instance(settings).get_run_records()),
+        "dbt_folders": len(list(settings.dbt_runs_dir.iterdir())),
+        "dlt_files": sum(1 for path in settings.dlt_pipelines_dir.rglob("*") if path.is_file()),
+    }
     try:
-        yield Scenario(settings, runs, summaries, cli.exit_code, cli.output, day1_decisions, footprints)
+        yield Scenario(settings, runs, summaries, cli.exit_code, cli.output, day1_decisions, footprints, kept)
     finally:
         patch.undo()
 

@@ -24,7 +24,15 @@ pytestmark = pytest.mark.e2e
 
 MART = "gold.mart_data_quality_metrics"
 # bronze tables that are not dbt sources: dlt's bookkeeping, the loaders' reject tables, the file log
-NOT_SOURCES = ("\\_dlt%", "%\\_\\_rejected\\_%", "feeds\\_\\_file\\_log")
+# bronze tables that are the loaders' own bookkeeping, not a source: rejects, file ledgers, the
+# landing audit, load attempts and the gold key's fingerprint
+NOT_SOURCES = (
+    "\\_dlt%",
+    "%\\_\\_rejected\\_%",
+    "%\\_\\_file\\_log",
+    "landing\\_\\_batches",
+    "carehouse\\_\\_%",
+)
 REJECT_TABLES = {
     "ehr__rejected_line": "select 'ehr__' || entity, count(*) from bronze.ehr__rejected_line group by 1",
     "adt__rejected_line": "select 'adt__events', count(*) from bronze.adt__rejected_line group by 1",
@@ -231,11 +239,13 @@ def test_history_keeps_one_set_per_data_state(scenario: Scenario) -> None:
 
 
 def test_the_mart_holds_names_and_counts_only(scenario: Scenario) -> None:
-    """No PHI: every text value is an identifier-like name (table, layer, rule, reason, status, batch)."""
+    """No PHI: every text value is an identifier-like name (table, layer, rule, reason, status, batch,
+    landing folder)."""
     rows = query(
         scenario.settings,
         f"select distinct unnest(array[metric_group, source, source_table, layer, relation,"
         f" metric, latest_batch]) from {MART}",
     )
     values = {value for (value,) in rows if value is not None}
-    assert values and all(value.replace("_", "").replace("-", "").isalnum() for value in values), values
+    names = (value.replace("_", "").replace("-", "").replace("/", "") for value in values)
+    assert values and all(name.isalnum() for name in names), values

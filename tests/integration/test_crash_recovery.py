@@ -208,9 +208,12 @@ def test_the_postmaster_killed_mid_load_then_restarted_loses_nothing(
     """Its own embedded server, since the test kills it."""
     home = Path(tempfile.mkdtemp(prefix="carehouse-postmaster-"))
     settings = Settings(
-        home=home, external_dsn=None, tenant=warehouse_settings.tenant,
-        environment=warehouse_settings.environment, configured_gold_key="carehouse test warehouses",
-    )  # fmt: skip
+        home=home,
+        external_dsn=None,
+        tenant=warehouse_settings.tenant,
+        environment=warehouse_settings.environment,
+        configured_gold_key=warehouse_settings.configured_gold_key,
+    )
     server = EmbeddedPostgres(settings.pgdata_dir)
     try:
         settings.dsn  # noqa: B018 - start it

@@ -159,9 +159,10 @@ def test_api_loads_land_what_changed_with_lineage_and_never_a_secret(
             assert rows == with_lineage == unique_positions, table
             assert batches in (1, 2), table
 
-    dlt_files = [path for path in settings.dlt_pipelines_dir.rglob("*") if path.is_file()]
-    assert any(path.name == "state.json" for path in dlt_files)
-    leaks = [path for path in dlt_files if client_secret.encode() in path.read_bytes()]
+    # dlt's working files are gone after the load; nothing under the home holds the secret
+    assert not [path for path in settings.dlt_pipelines_dir.rglob("*") if path.is_file()]
+    home_files = [path for path in settings.home.rglob("*") if path.is_file()]
+    leaks = [path for path in home_files if client_secret.encode() in path.read_bytes()]
     assert leaks == []  # not in dlt state, schemas, traces or load packages
     assert client_secret not in caplog.text
     assert "Bearer " not in caplog.text and "access_token" not in caplog.text

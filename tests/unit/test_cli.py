@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from typer.testing import CliRunner
 
@@ -26,6 +28,7 @@ COMMANDS = [
     ["bench"],
     ["bench", "ingest"],
     ["bench", "feeds"],
+    ["dbt"],
 ]
 
 
@@ -40,3 +43,18 @@ def test_run_rejects_a_bad_date() -> None:
     result = CliRunner().invoke(app, ["run", "--date", "02/03/2025"])
     assert result.exit_code != 0
     assert "2025-03-02" in result.output
+
+
+def test_a_setting_carehouse_cannot_use_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "CAREHOUSE_HOME": str(tmp_path), "CAREHOUSE_LOCK_TIMEOUT": "soon"}
+    done = subprocess.run(
+        [sys.executable, "-m", "orchestration.cli", "load", "ehr"], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 1
+    assert (
+        done.stdout + done.stderr
+    ).strip() == "error: CAREHOUSE_LOCK_TIMEOUT must be a number (got 'soon')"

@@ -6,16 +6,30 @@
 -- nothing of the batch loaded), no_manifest (files without a manifest past the
 -- grace period), removed (gone from the landing zone). Written by the loaders
 -- and the bronze/landing__batches asset before any load (see
--- ingestion/landing_audit.py); every status counts, zeros included.
+-- ingestion/landing_audit.py); every status counts, zeros included. A
+-- warehouse that never verified a batch (e.g. loaded through the FHIR API
+-- only) has no audit table yet: it counts nothing.
 -- ============================================================================
 
+{%- set audit = source('landing', 'landing__batches') -%}
+{%- set audited = execute and load_relation(audit) is not none -%}
 {%- set statuses = ['verified', 'stray_files', 'failed', 'no_manifest', 'removed'] %}
 
 with
 
 batches as (
 
-    select * from {{ source('landing', 'landing__batches') }}
+    {% if audited -%}
+    select loader, source_system, entity, status, batch_path from {{ audit }}
+    {%- else -%}
+    select
+        cast(null as {{ dbt.type_string() }}) as loader,
+        cast(null as {{ dbt.type_string() }}) as source_system,
+        cast(null as {{ dbt.type_string() }}) as entity,
+        cast(null as {{ dbt.type_string() }}) as status,
+        cast(null as {{ dbt.type_string() }}) as batch_path
+    where 1 = 0
+    {%- endif %}
 
 ),
 
