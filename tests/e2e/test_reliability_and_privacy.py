@@ -71,9 +71,11 @@ def test_gold_keys_cannot_be_recomputed_from_source_ids_without_the_gold_key(
     scenario: Scenario, silver_table: str, id_column: str, gold_table: str, key_column: str
 ) -> None:
     ids = _source_ids(scenario, silver_table, id_column)
-    gold_keys = {
-        k for (k,) in query(scenario.settings, f"select distinct {key_column} from gold.{gold_table}")
-    }
+    # an inferred dim_patient member stands for a patient only an encounter names (no Patient
+    # resource arrived): its id is not among the patients'
+    real = " where not is_inferred" if gold_table == "dim_patient" else ""
+    sql = f"select distinct {key_column} from gold.{gold_table}{real}"
+    gold_keys = {k for (k,) in query(scenario.settings, sql)}
     assert len(ids) > 100 and len(gold_keys) > 100
     natural = [f"{system}|{id_}" for system, id_ in ids]
     # what an analyst could compute: plain hashes, or a keyed hash with any key but the warehouse's
@@ -164,8 +166,12 @@ def test_the_landing_zone_verified_and_every_run_left_no_load_unfinished(scenari
         (latest,),
     )
     assert dict(in_mart) == {"verified": audited[0][0]}
-    files = dict(query(scenario.settings, "select 'ehr', count(*) from bronze.ehr__file_log"))
-    manifested = sum(
-        1 for _ in scenario.settings.landing_dir.glob("*/*/*/*/*/*/*.ndjson") if "/adt/" not in str(_)
+    # every EHR file of the landing zone is in the ledger exactly once
+    landing = scenario.settings.landing_dir
+    ehr_files = sorted(
+        path.relative_to(landing).as_posix()
+        for path in landing.glob("*/*/*/*/*/*.ndjson")
+        if path.relative_to(landing).parts[2] != "adt"
     )
-    assert files["ehr"] == manifested
+    ledger = sorted(f for (f,) in query(scenario.settings, "select source_file from bronze.ehr__file_log"))
+    assert ledger == ehr_files
