@@ -60,20 +60,6 @@ def complete_batches(landing_root: Path, tenant: str, env: str, system: str, ent
     return sorted(path.parent for path in manifests if path.is_file())
 
 
-def complete_batch_files(
-    landing_root: Path, tenant: str, env: str, system: str, entity: str, pattern: str = DATA_FILE_PATTERN
-) -> list[Path]:
-    """Sorted data files of every complete batch of one entity (``system="*"``: all systems).
-
-    Files of a batch without a manifest are never returned: that batch is still being written
-    (or its writer crashed), and loading it would land a partial extract.
-    """
-    files: list[Path] = []
-    for folder in complete_batches(landing_root, tenant, env, system, entity):
-        files.extend(path for path in folder.glob(pattern) if path.is_file())
-    return sorted(files)
-
-
 def temp_path_for(path: Path) -> Path:
     """Where a file is written before its rename; the leading dot and suffix keep it out of globs.
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ from ingestion.landing import (
     LANDING_MANIFEST,
     batch_dir,
     batch_id_for,
-    complete_batch_files,
+    complete_batches,
     extract_date_of,
     read_manifest,
 )
@@ -127,6 +128,12 @@ def later_lines(landing: Path) -> dict[date, list[Line]]:
 @pytest.fixture(scope="module")
 def incremental_lines(later_lines: dict[date, list[Line]]) -> list[Line]:
     return later_lines[DAY_TWO]
+
+
+def complete_batch_files(root: Path, tenant: str, env: str, system: str, entity: str) -> list[Path]:
+    """Data files of the complete batches (those with a manifest) of one entity, sorted."""
+    folders = complete_batches(root, tenant, env, system, entity)
+    return sorted(path for folder in folders for path in folder.glob("*.ndjson"))
 
 
 def snapshot(root: Path) -> dict[str, bytes]:
@@ -366,6 +373,9 @@ def test_a_crash_leaves_no_visible_batch_and_the_rerun_matches(
     with pytest.raises(RuntimeError, match="disk full"):
         simulate_ehr_extract(crashed, extract_date=DAY_ONE, patients=60)
     assert not any(complete_batch_files(crashed, "carehouse", "dev", "*", entity) for entity in ENTITIES)
+    # a writer killed mid-file leaves its temp file behind: the rerun clears it too
+    folder = next(crashed.glob("carehouse/dev/*/encounter/*"))
+    (folder / f".encounter-0000.ndjson.{os.getpid() + 1}.tmp").write_text('{"half": ')
     monkeypatch.undo()
     simulate_ehr_extract(crashed, extract_date=DAY_ONE, patients=60)
     assert snapshot(crashed) == snapshot(clean)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -154,10 +153,3 @@ def test_an_older_manifest_with_bare_line_counts_still_verifies(tmp_path: Path) 
     assert verify_batch(folder, GRACE, _ndjson).status is BatchStatus.VERIFIED
     (folder / LANDING_MANIFEST).write_text(json.dumps({"files": {"a.ndjson": 3}, "lines": 3}))
     assert verify_batch(folder, GRACE, _ndjson).status is BatchStatus.FAILED
-
-
-def test_two_writers_of_one_file_never_share_a_temp_file(tmp_path: Path) -> None:
-    from ingestion.landing import temp_path_for
-
-    target = tmp_path / "x.ndjson"
-    assert temp_path_for(target).name == f".x.ndjson.{os.getpid()}.tmp"

@@ -62,7 +62,8 @@ class EntityBatchWriter:
 
     def _remove_leftovers(self) -> None:
         """Files of an earlier run that crashed before the manifest: never visible, safe to drop."""
-        for pattern in (DATA_FILE_PATTERN, f".{DATA_FILE_PATTERN}.tmp"):
+        # data files, and the temp files writers leave (``.<name>.<pid>.tmp``, see temp_path_for)
+        for pattern in (DATA_FILE_PATTERN, f".{DATA_FILE_PATTERN}*.tmp"):
             for path in self.folder.glob(pattern):
                 path.unlink()
 
