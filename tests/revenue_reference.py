@@ -7,12 +7,13 @@ warehouse (and the simulator's own manifests) with these numbers. Rules, in the 
 billing transactions: invalid_date (service/posting date missing or not a valid date in the
 system's format: athena YYYY-MM-DD, epic MM/DD/YYYY), invalid_amount, unknown_payer (not in
 seeds/payers.csv), negative_charge, duplicate_row ((system, transaction_id) seen in an earlier
-row, ordered by file date, source file, row number). Flagged, not quarantined (the row and its
-money count): invalid_patient_id (patient id missing or not 1-9 digits), unknown_patient (a
-well-formed id, leading zeros dropped, that is no Patient resource id and no finished encounter's
-subject in that system's EHR landing). Providers: invalid_npi, newest full extract per system
-only. Claim lines: invalid_date, invalid_amount, duplicate_row (per file); for each (payer,
-claim month) only the newest file counts (superseding is not quarantine).
+row, ordered by file date, source file, row number). Kept, not quarantined (the row and its
+money count): invalid_patient_id (patient id missing or not 1-9 digits, flagged in staging),
+unknown_patient (a well-formed id, leading zeros dropped, that is no Patient resource id and no
+finished encounter's subject in that system's EHR landing; told among usable rows by the common
+model). Providers: invalid_npi, newest full extract per system only. Claim lines:
+invalid_date, invalid_amount, duplicate_row (per file); for each (payer, claim month) only the
+newest file counts (superseding is not quarantine).
 """
 
 from __future__ import annotations
@@ -184,10 +185,17 @@ def patient_flag(row: BillingRow, known: frozenset[tuple[str, str]]) -> str | No
 
 
 def expected_flag_counts(landing_root: Path, tenant: str, env: str) -> dict[str, int]:
-    """patient flag -> rows of bronze (quarantined ones included) that carry it."""
+    """invalid_patient_id -> rows of bronze that carry it (staging flags every row, quarantined
+    ones included); unknown_patient -> usable rows that carry it (the common model, which holds
+    usable rows only, tells them)."""
     known = ehr_patients(landing_root, tenant, env)
-    flags = Counter(patient_flag(row, known) for row in billing_rows(landing_root, tenant, env))
-    return {flag: count for flag, count in flags.items() if flag}
+    flags = Counter(
+        flag
+        for row in billing_rows(landing_root, tenant, env)
+        if (flag := patient_flag(row, known)) == "invalid_patient_id"
+        or (flag == "unknown_patient" and row.reason is None)
+    )
+    return dict(flags)
 
 
 def valid_billing_rows(landing_root: Path, tenant: str, env: str) -> list[BillingRow]:

@@ -108,45 +108,52 @@ def test_quarantine_counts_equal_the_injected_dirt(scenario: Scenario) -> None:
     }
 
 
-def test_invalid_patient_ids_are_flagged_and_reach_gold_with_no_patient_key(scenario: Scenario) -> None:
+def test_bad_patient_ids_are_kept_and_reach_gold_with_no_patient_key(scenario: Scenario) -> None:
     landing = _landing(scenario)
-    flagged = dict(
+    # staging flags an id that is missing or no id; cdm_transactions tells ids the EHR does not know
+    found = dict(
         query(
             scenario.settings,
-            "select lower(flag), count(*) from silver.stg_billing__transactions,"
-            " unnest(string_to_array(_dq_flags, '|')) as flag"
-            " where flag in ('INVALID_PATIENT_ID', 'UNKNOWN_PATIENT') group by 1",
+            "select 'invalid_patient_id', count(*) from silver.stg_billing__transactions"
+            " where _dq_flags ~ 'INVALID_PATIENT_ID'"
+            " union all select 'unknown_patient', count(*) from silver.cdm_transactions"
+            " where patient_id is not null and not is_ehr_patient",
         )
     )
     injected = {r: c for r, c in _injected_dirt(landing, _configured_payers()).items() if r in PATIENT_FLAGS}
-    assert flagged == reference.expected_flag_counts(*landing) == injected
-    assert set(flagged) == set(PATIENT_FLAGS)
-    # flagged, not quarantined: every flagged row is usable and reaches gold without a patient
-    usable, keyless, gold_keyless, gold_patients_missing = query(
+    assert found == reference.expected_flag_counts(*landing) == injected
+    assert all(found.values())
+    # kept, not quarantined: every such row is usable and reaches gold without a patient
+    usable_invalid, keyless, gold_keyless, gold_patients_missing = query(
         scenario.settings,
         """
         select
             (select count(*) from silver.stg_billing__transactions
-             where _dq_flags ~ 'PATIENT' and quarantine_reason is null),
+             where _dq_flags ~ 'INVALID_PATIENT_ID' and quarantine_reason is null),
             (select count(*) from silver.cdm_transactions where patient_key is null),
             (select count(*) from gold.fct_transactions where patient_durable_key is null),
             (select count(*) from gold.fct_transactions f
              where f.patient_durable_key is not null and f.patient_key is null)
         """,
     )[0]
-    assert usable == sum(flagged.values()) == keyless == gold_keyless
+    assert usable_invalid + found["unknown_patient"] == keyless == gold_keyless
     assert gold_patients_missing == 0
-    # the data steward sees both rules, per table, in the data-quality mart
-    measured = dict(
-        query(
-            scenario.settings,
-            "select metric, metric_value from gold.mart_data_quality_metrics"
-            " where data_as_of = (select max(data_as_of) from gold.mart_data_quality_metrics)"
-            " and metric_group = 'dq_flags' and relation = 'stg_billing__transactions'"
-            " and metric in ('INVALID_PATIENT_ID', 'UNKNOWN_PATIENT')",
-        )
+    # the data steward sees both: the staging flag in the data-quality mart, the unknown patients
+    # as a warning with their count
+    flags = query(
+        scenario.settings,
+        "select metric_value from gold.mart_data_quality_metrics"
+        " where data_as_of = (select max(data_as_of) from gold.mart_data_quality_metrics)"
+        " and metric_group = 'dq_flags' and relation = 'stg_billing__transactions'"
+        " and metric = 'INVALID_PATIENT_ID'",
     )
-    assert measured == {flag.upper(): count for flag, count in flagged.items()}
+    assert flags == [(found["invalid_patient_id"],)]
+    warned = query(
+        scenario.settings,
+        "select status, failures from silver.dq_test_results"
+        " where test_name like 'expression_is_true_cdm_transactions_is_ehr_patient%%'",
+    )
+    assert warned == [("warn", found["unknown_patient"])]
 
 
 def _injected_dirt(landing: tuple[Path, str, str], payers: set[str]) -> dict[str, int]:

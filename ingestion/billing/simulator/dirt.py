@@ -6,7 +6,7 @@ ONE defect chosen so that no earlier rule in silver's order catches it: a broken
 amount and payer intact, a broken amount is never a valid negative number, and so on.
 Duplicates are exact copies of clean rows, in the same file right after the original.
 
-The patient defects are flagged by silver, not quarantined (``FLAGGED_REASONS``): the row's money
+The patient defects are kept by silver, not quarantined (``FLAGGED_REASONS``): the row's money
 belongs to its account, which is intact, so silver keeps it; only the link to the EHR patient is
 lost. ``invalid_patient_id`` is no id at all or not one (blank, a placeholder, the account number
 keyed into the patient field, a spreadsheet's ``123.0``); ``unknown_patient`` is a well-formed id

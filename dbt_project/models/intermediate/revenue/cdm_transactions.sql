@@ -6,9 +6,11 @@
 -- patient, encounter and practitioner keys meet the EHR's. ar_amount is the
 -- signed effect on accounts receivable:
 --   outstanding AR = sum(ar_amount) = charges - payments - adjustments - write-offs.
--- A row whose patient id is missing, malformed or unknown to the EHR (flagged
--- INVALID_PATIENT_ID / UNKNOWN_PATIENT in staging) keeps its money but gets
--- no patient_key: null in gold, never a key that points at no patient.
+-- A row whose patient id is missing or malformed (flag INVALID_PATIENT_ID) or
+-- names no patient of its system's EHR (is_ehr_patient false) keeps its money
+-- but gets no patient_key: null in gold, never a key that points at no
+-- patient. "Known" is exactly what gold.dim_patient has a row for: a usable
+-- patient record, or the subject of a completed encounter (an inferred member).
 -- ============================================================================
 
 with
@@ -17,6 +19,14 @@ transactions as (
 
     select * from {{ ref('stg_billing__transactions') }}
     where quarantine_reason is null
+
+),
+
+ehr_patients as (
+
+    select source_system, patient_id from {{ ref('cdm_patients') }}
+    union
+    select source_system, patient_id from {{ ref('cdm_encounters') }} where is_completed
 
 ),
 
@@ -34,7 +44,7 @@ final as (
         {{ surrogate_key(['transactions.source_system', 'transactions.charge_id']) }} as charge_key,
         {{ surrogate_key(['transactions.source_system', 'transactions.account_number']) }} as account_key,
         case
-            when transactions.is_ehr_patient
+            when ehr_patients.patient_id is not null
                 then {{ surrogate_key(['transactions.source_system', 'transactions.patient_id']) }}
         end as patient_key,
         {{ optional_surrogate_key('transactions.encounter_id', ['transactions.source_system', 'transactions.encounter_id']) }} as encounter_key,
@@ -69,12 +79,17 @@ final as (
         transactions.amount,
         transactions.ar_amount,
 
+        ---------- data quality
+        ehr_patients.patient_id is not null as is_ehr_patient,
         transactions._dq_flags
 
     from transactions
     left join departments
         on departments.source_system = transactions.source_system
         and departments.dept_id = transactions.dept_id
+    left join ehr_patients
+        on ehr_patients.source_system = transactions.source_system
+        and ehr_patients.patient_id = transactions.patient_id
 
 )
 

@@ -6,11 +6,11 @@
 -- quarantine_reason (null = usable) applies the revenue-cycle rules in
 -- order; a later copy of a transaction already received is a duplicate_row.
 -- patient_id is the EHR's FHIR patient id (1-9 digits, leading zeros
--- dropped, as the account parse reads it); is_ehr_patient says whether
--- the EHR knows that patient. A bad patient id is flagged, never
--- quarantined: the money belongs to the account, which AR is kept by, so
--- dropping the row would misstate the account's balance; only the link to
--- the patient is lost (cdm_transactions gives the row no patient_key).
+-- dropped, as the account parse reads it). A missing or malformed one is
+-- flagged, never quarantined: the money belongs to the account, which AR is
+-- kept by, so dropping the row would misstate the account's balance; only
+-- the link to the patient is lost. Whether the EHR knows the patient is a
+-- question across sources, answered in cdm_transactions.
 -- Never filters: count(stg) = count(bronze.billing__transactions).
 -- ============================================================================
 
@@ -33,8 +33,6 @@
      'when': "arrival_rank > 1"},
     {'name': 'invalid_patient_id', 'quarantine': false,
      'when': "patient_id is null"},
-    {'name': 'unknown_patient', 'quarantine': false,
-     'when': "patient_id is not null and not is_ehr_patient"},
 ] %}
 
 with
@@ -42,16 +40,6 @@ with
 source as (
 
     select * from {{ source('billing', 'billing__transactions') }}
-
-),
-
-ehr_patients as (
-
-    -- exactly the patients gold.dim_patient has a row for (a snapshotted patient record, or an
-    -- inferred member from a completed encounter): a known id always meets its patient in gold
-    select source_system, patient_id from {{ ref('cdm_patients') }}
-    union
-    select source_system, patient_id from {{ ref('cdm_encounters') }} where is_completed
 
 ),
 
@@ -118,25 +106,13 @@ typed as (
 
 ),
 
-matched as (
-
-    select
-        typed.*,
-        ehr_patients.patient_id is not null as is_ehr_patient
-    from typed
-    left join ehr_patients
-        on ehr_patients.source_system = typed.source_system
-        and ehr_patients.patient_id = typed.patient_id
-
-),
-
 validated as (
 
     select
-        matched.*,
+        typed.*,
         {{ dq_flags(rules) }} as _dq_flags,
         {{ quarantine_reason(rules) }} as quarantine_reason
-    from matched
+    from typed
 
 ),
 
@@ -170,7 +146,6 @@ final as (
         cast(case when transaction_type = 'CHARGE' then amount else -amount end as {{ dbt.type_numeric() }}) as ar_amount,
 
         ---------- data quality
-        is_ehr_patient,
         _dq_flags,
         quarantine_reason,
         raw_service_date,
