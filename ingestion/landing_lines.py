@@ -71,13 +71,15 @@ FILE_LOG_HINTS: dict[str, dict[str, object]] = {
 }
 
 
-def file_log_table(values: dict[str, str], lines: int, loaded: int, rejected: int, at: datetime) -> pa.Table:
+def file_log_table(
+    values: dict[str, str], entity: str, lines: int, loaded: int, rejected: int, at: datetime
+) -> pa.Table:
     """A file's row in its loader's file log (``<source>__file_log``): the per-file ledger.
 
     It travels in the same dlt load as the file's rows, so a file counts as loaded exactly when
     that load completed (see ``ingestion.bronze_loads.committed_source_files``), even when the
     file had no rows at all."""
-    columns = repeated_columns(values, at, 1)
+    columns = repeated_columns({**values, "entity": entity}, at, 1)
     counts = {"lines": lines, "rows_loaded": loaded, "rows_rejected": rejected}
     return pa.table({**columns, **{name: pa.array([count], pa.int64()) for name, count in counts.items()}})
 

@@ -20,6 +20,7 @@ import pyarrow as pa
 from dlt.sources import DltResource
 
 from ingestion.bronze_loads import committed_source_files
+from ingestion.landing import DATA_FILE_PATTERN
 from ingestion.landing_audit import LandingScope, batch_folders, loadable_files, verify_scope
 from ingestion.landing_lines import (
     FILE_LOG_HINTS,
@@ -39,7 +40,6 @@ ENTITY = "events"
 EVENTS_TABLE = "adt__events"
 REJECTED_TABLE = "adt__rejected_line"
 FILE_LOG_TABLE = "adt__file_log"
-DATA_SUFFIX = ".ndjson"
 
 _LINEAGE_HINTS: dict[str, dict[str, object]] = {
     "tenant": {"data_type": "text", "nullable": False},
@@ -161,12 +161,7 @@ def read_stream_file(path: Path, landing_root: Path, ingested_at: datetime) -> I
             ),
         )
     counts = (line_number, len(good["record"]), len(rejected))
-    yield (
-        "file_log",
-        file_log_table(_lineage_values(lineage), *counts, ingested_at).append_column(
-            "entity", pa.array([lineage.entity], pa.string())
-        ),
-    )
+    yield "file_log", file_log_table(_lineage_values(lineage), lineage.entity, *counts, ingested_at)
 
 
 def files_already_in_bronze(settings: Settings) -> set[str]:
@@ -177,7 +172,7 @@ def files_already_in_bronze(settings: Settings) -> set[str]:
 def adt_scope(settings: Settings) -> LandingScope:
     base = settings.landing_dir / settings.tenant / settings.environment
     folders = batch_folders(base, f"{SYSTEM}/{ENTITY}/*")
-    return LandingScope("adt", folders, lambda path: path.name.endswith(DATA_SUFFIX))
+    return LandingScope("adt", folders, lambda path: path.match(DATA_FILE_PATTERN))
 
 
 def new_stream_files(settings: Settings) -> list[Path]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import dlt
 
 from ingestion.adt.bronze import EVENTS_TABLE, REJECTED_TABLE, adt_bronze_source
@@ -18,12 +16,10 @@ def adt_pipeline(settings: Settings | None = None, *, with_credentials: bool = T
     return bronze_pipeline(PIPELINE_NAME, settings, with_credentials=with_credentials)
 
 
-def load_adt_to_bronze(
-    settings: Settings | None = None, on_wait: Callable[[str], None] | None = None
-) -> dict[str, int]:
+def load_adt_to_bronze(settings: Settings | None = None) -> dict[str, int]:
     """Append every new verified micro-batch; returns rows per table (events, rejected lines)."""
     settings = settings or get_settings()
-    with bronze_load(adt_pipeline(settings), settings, on_wait=on_wait) as pipeline:
+    with bronze_load(adt_pipeline(settings), settings) as pipeline:
         info = pipeline.run(adt_bronze_source(lambda: settings), loader_file_format=LOADER_FILE_FORMAT)
         info.raise_on_failed_jobs()
         normalized = pipeline.last_trace.last_normalize_info

@@ -9,7 +9,6 @@ from rich.console import Console
 
 from ingestion.ehr.pipeline import load_ehr_to_bronze
 from ingestion.ehr.simulator import simulate_ehr_extract
-from warehouse.schemas import ensure_schemas_and_roles
 from warehouse.settings import get_settings
 
 
@@ -35,10 +34,9 @@ def main(argv: list[str] | None = None) -> None:
             env=settings.environment,
         )
         console.print(f"simulated {result.kind} extract {result.batch_id}: {len(result.files)} files")
-    ensure_schemas_and_roles(settings)
     with console.status("loading new EHR files into bronze…"):
         loaded = load_ehr_to_bronze(
-            settings, on_file=lambda entity, path: console.log(f"{entity}: {path.name}")
+            settings, on_file=lambda entity, path: console.log(f"{entity}: {path.name}"), on_wait=console.log
         )
     console.print(f"{loaded.files} new file(s), {loaded.rows:,} rows into bronze")
 

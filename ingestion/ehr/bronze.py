@@ -29,6 +29,7 @@ from psycopg import sql
 
 from ingestion.bronze_loads import committed_source_files
 from ingestion.ehr.resources import ENTITIES
+from ingestion.landing import DATA_FILE_PATTERN
 from ingestion.landing_audit import LandingScope, batch_folders, loadable_files, verify_scope
 from ingestion.landing_lines import (
     FILE_LOG_HINTS,
@@ -46,7 +47,6 @@ SOURCE_NAME = "ehr"
 
 REJECTED_TABLE = "ehr__rejected_line"
 FILE_LOG_TABLE = "ehr__file_log"
-DATA_SUFFIX = ".ndjson"
 ARROW_BATCH_ROWS = 50_000
 
 _LINEAGE_HINTS: dict[str, dict[str, object]] = {
@@ -173,8 +173,8 @@ def read_landing_file(
         loaded += len(resources)
     if rejected:
         yield "rejected", _rejected_table(rejected, lineage, ingested_at)
-    log_row = file_log_table(_lineage_values(lineage), line_number, loaded, len(rejected), ingested_at)
-    yield "file_log", log_row.append_column("entity", pa.array([lineage.entity], pa.string()))
+    values, counts = _lineage_values(lineage), (line_number, loaded, len(rejected))
+    yield "file_log", file_log_table(values, lineage.entity, *counts, ingested_at)
 
 
 def files_already_in_bronze(settings: Settings, entity: str) -> set[str]:
@@ -186,7 +186,7 @@ def ehr_scope(settings: Settings, entity: str) -> LandingScope:
     """The batch folders of one FHIR resource type, every EHR system: ``*/<entity>/<batch>``."""
     base = settings.landing_dir / settings.tenant / settings.environment
     return LandingScope(
-        "ehr", batch_folders(base, f"*/{entity}/*"), lambda path: path.name.endswith(DATA_SUFFIX)
+        "ehr", batch_folders(base, f"*/{entity}/*"), lambda path: path.match(DATA_FILE_PATTERN)
     )
 
 

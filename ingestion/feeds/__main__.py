@@ -12,7 +12,6 @@ from rich.logging import RichHandler
 from ingestion.feeds.bronze import FileReport
 from ingestion.feeds.config import ENV_LOAD_CONFIG, LoadConfigError, load_config
 from ingestion.feeds.pipeline import load_feeds_to_bronze
-from warehouse.schemas import ensure_schemas_and_roles
 from warehouse.settings import get_settings
 
 
@@ -54,9 +53,10 @@ def main(argv: list[str] | None = None) -> None:
     for feed in config.inactive_feeds:
         console.print(f"[dim]{feed.name}: inactive, skipped[/]")
     settings = get_settings()
-    ensure_schemas_and_roles(settings)
     with console.status("loading new feed files into bronze…"):
-        result = load_feeds_to_bronze(settings, config=config, on_file=lambda r: _show(console, r))
+        result = load_feeds_to_bronze(
+            settings, config=config, on_file=lambda r: _show(console, r), on_wait=console.log
+        )
     for table, rows in result.rows_by_table.items():
         if rows:
             console.print(f"  {table}: {rows:,} rows")

@@ -73,9 +73,14 @@ def _feed_paths(
 def feeds_scope(config: LoadConfig, feeds: tuple[FeedConfig, ...], settings: Settings) -> LandingScope:
     """The batch folders of ``feeds`` (the folders their path globs point into); a batch's data
     files must be files one of them claims."""
+    return _scope(feeds, _feed_paths(config, feeds, settings), settings)
+
+
+def _scope(
+    feeds: tuple[FeedConfig, ...], claimed: dict[Path, FeedConfig], settings: Settings
+) -> LandingScope:
     base = settings.landing_dir / settings.tenant / settings.environment
     folders = {f for feed in feeds for f in batch_folders(base, Path(feed.path).parent.as_posix())}
-    claimed = _feed_paths(config, feeds, settings)
     return LandingScope("feeds", tuple(sorted(folders)), lambda path: path in claimed)
 
 
@@ -84,8 +89,8 @@ def new_feed_files(
 ) -> dict[FeedConfig, list[FeedFile]]:
     """Files of ``feeds`` in verified batches that bronze does not hold yet, sorted per feed."""
     loaded = files_in_bronze(settings)
-    outcomes = verify_scope(settings, feeds_scope(config, feeds, settings), loaded)
     owner = _feed_paths(config, feeds, settings)
+    outcomes = verify_scope(settings, _scope(feeds, owner, settings), loaded)
     found: dict[FeedConfig, list[FeedFile]] = {feed: [] for feed in feeds}
     for path in sorted(loadable_files(outcomes, settings.landing_dir, loaded)):
         found[owner[path]].append(_feed_file(owner[path], path, settings))

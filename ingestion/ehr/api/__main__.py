@@ -73,9 +73,7 @@ def main(argv: list[str] | None = None) -> None:
         )
         return
     from ingestion.ehr.api.pipeline import load_ehr_api_to_bronze
-    from warehouse.schemas import ensure_schemas_and_roles
 
-    ensure_schemas_and_roles(settings)
     with console.status(f"loading changed EHR resources from {args.base_url}…"):
         loaded = load_ehr_api_to_bronze(settings, args.base_url)
     console.print(f"{loaded.files} page(s), {loaded.rows:,} rows into bronze")
