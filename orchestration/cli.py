@@ -137,9 +137,7 @@ def _print_summary(summary) -> None:  # summary: orchestration.summary.Warehouse
             f"${summary.pmpm_12m:,.2f} (medical + pharmacy, 12 months to {summary.pmpm_through:%Y-%m})",
         )
     console.print(totals)
-    for batch, status, problems in summary.landing_problems:
-        line = f"[red]landing batch problem:[/] {batch} ({status}): {problems}"
-        console.print(line, highlight=False, soft_wrap=True)
+    _print_landing_problems(summary.landing_problems)
 
 
 @simulate_app.command("ehr")
@@ -318,7 +316,9 @@ def load(
     with writer_lock(settings, f"load {source}", on_wait=_say_waiting):
         with console.status(f"loading {source} into bronze…"):
             _load(source, settings, base_url, config)
-        _print_landing_problems(settings)
+        from ingestion.landing_audit import open_problems
+
+        _print_landing_problems(open_problems(settings))
 
 
 def _load(source: str, settings: Settings, base_url: str, config: str | None) -> None:
@@ -359,11 +359,9 @@ def _load(source: str, settings: Settings, base_url: str, config: str | None) ->
         console.print(f"{load_reference_to_bronze(settings):,} ICD-10-CM rows into bronze")
 
 
-def _print_landing_problems(settings: Settings) -> None:
+def _print_landing_problems(problems) -> None:  # problems: Iterable[ingestion.landing_audit.BatchProblem]
     """Landing batches that were not (fully) loaded and why: file names and counts, no data."""
-    from ingestion.landing_audit import open_problems
-
-    for problem in open_problems(settings):
+    for problem in problems:
         console.print(
             f"[red]landing batch problem:[/] {problem.batch_path} ({problem.status}): {problem.problems}",
             highlight=False,
@@ -378,7 +376,7 @@ def dbt_command(ctx: typer.Context) -> None:
     The connection, the gold key's session settings and dbt's target folder (under the carehouse
     home) come from the same settings as every other step; the writer lock is held while dbt runs.
     """
-    from orchestration.dbt_project import DBT_PROJECT_DIR
+    from orchestration.dbt_project import DBT_PROJECT_DIR, dbt_process_env
     from warehouse.lock import writer_lock
     from warehouse.schemas import ensure_schemas_and_roles
 
@@ -387,7 +385,7 @@ def dbt_command(ctx: typer.Context) -> None:
     project = ["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
     with writer_lock(settings, "carehouse dbt", on_wait=_say_waiting):
         ensure_schemas_and_roles(settings)
-        code = subprocess.call([dbt, *ctx.args, *project], env={**os.environ, **settings.dbt_env()})
+        code = subprocess.call([dbt, *ctx.args, *project], env={**os.environ, **dbt_process_env(settings)})
     raise typer.Exit(code)
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from dagster_dbt import DbtProject
 
-from warehouse.settings import get_settings
+from warehouse.settings import Settings, get_settings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
@@ -16,6 +16,21 @@ _PROJECT_INPUTS = ("dbt_project.yml", "profiles.yml", "models", "macros", "tests
 # dbt's files (parsed manifest, partial parse, logs) live under the carehouse home, never in the
 # repository checkout; the same folder is DBT_TARGET_PATH for every dbt process carehouse starts.
 carehouse_dbt = DbtProject(project_dir=DBT_PROJECT_DIR, target_path=get_settings().dbt_target_dir)
+
+
+def dbt_process_env(settings: Settings) -> dict[str, str]:
+    """Everything a dbt process carehouse starts needs beyond ``os.environ``: the connection and
+    the gold key's session settings, and where its files go: this project's target folder under
+    the carehouse home (dagster-dbt also copies partial_parse.msgpack from DBT_TARGET_PATH into
+    each invocation's own folder), with a file log at info level (debug repeats every statement:
+    megabytes per build)."""
+    target = str(carehouse_dbt.project_dir / carehouse_dbt.target_path)
+    return {
+        **settings.dbt_env(),
+        "DBT_TARGET_PATH": target,
+        "DBT_LOG_PATH": target,
+        "DBT_LOG_LEVEL_FILE": "info",
+    }
 
 
 def _newest_input_mtime() -> float:

@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import shutil
 import socket
@@ -29,8 +28,6 @@ from dagster import (
 )
 
 from warehouse.settings import Settings, get_settings
-
-log = logging.getLogger(__name__)
 
 LAUNCHED_BY_TAG = "carehouse/launched_by"
 PID_TAG = "carehouse/pid"

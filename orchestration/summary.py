@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from psycopg import sql
 
-from ingestion.landing_audit import open_problems
+from ingestion.landing_audit import BatchProblem, open_problems
 from warehouse.connection import connect
 from warehouse.schemas import LAYER_SCHEMAS
 from warehouse.settings import Settings
@@ -40,8 +40,8 @@ class WarehouseSummary:
     adherence_measures: int = 0
     pmpm_through: date | None = None
     pmpm_12m: Decimal | None = None
-    # landing batches not (fully) loaded: (batch path, status, problems), names and counts only
-    landing_problems: tuple[tuple[str, str, str], ...] = ()
+    # landing batches with an open problem: names and counts only
+    landing_problems: tuple[BatchProblem, ...] = ()
 
     def rows(self, schema: str, table: str) -> int:
         return next((t.rows for t in self.tables if (t.schema, t.table) == (schema, table)), 0)
@@ -98,7 +98,7 @@ def collect_summary(settings: Settings) -> WarehouseSummary:
                 or ar
             )
         population = _population_health(conn, tables)
-    problems = tuple((p.batch_path, p.status, p.problems) for p in open_problems(settings))
+    problems = tuple(open_problems(settings))
     return WarehouseSummary(tables, sampled[0], sampled[1], sampled[2], *ar, *population, problems)
 
 

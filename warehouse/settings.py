@@ -152,9 +152,9 @@ class Settings:
         return ConnectionFacts.from_dsn(self.dsn)
 
     def dbt_env(self) -> dict[str, str]:
-        """Environment variables for dbt: the connection (read by dbt_project/profiles.yml), where
-        its files go (under the carehouse home, not the repository), and ``PGOPTIONS`` carrying
-        the gold key's HMAC pads into every dbt session (see ``warehouse.keys``)."""
+        """Environment variables for dbt: the connection (read by dbt_project/profiles.yml) and
+        ``PGOPTIONS`` carrying the gold key's HMAC pads into every dbt session (see
+        ``warehouse.keys``)."""
         from warehouse.keys import gold_key, pgoptions
 
         facts = self.connection_facts
@@ -164,10 +164,6 @@ class Settings:
             f"{DBT_ENV_PREFIX}USER": facts.user,
             f"{DBT_ENV_PREFIX}PASSWORD": facts.password,
             f"{DBT_ENV_PREFIX}DATABASE": facts.dbname,
-            "DBT_TARGET_PATH": str(self.dbt_target_dir),
-            "DBT_LOG_PATH": str(self.dbt_target_dir),
-            # dbt's file log at debug level repeats every statement (megabytes per build)
-            "DBT_LOG_LEVEL_FILE": "info",
             "PGOPTIONS": pgoptions(gold_key(self)),
         }
 

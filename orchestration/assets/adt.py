@@ -13,7 +13,6 @@ from dagster import (
     AssetSelection,
     Config,
     DefaultSensorStatus,
-    Failure,
     MaterializeResult,
     RunRequest,
     SensorEvaluationContext,
@@ -32,7 +31,7 @@ from ingestion.bronze_pipeline import BRONZE_SCHEMA
 from ingestion.landing import complete_batches
 from orchestration.assets.bronze import bronze_dlt_assets
 from orchestration.assets.keys import ADT_LANDING_KEY, LANDING_BATCHES_KEY
-from warehouse.lock import writer_lock
+from orchestration.assets.landing import simulator_step
 from warehouse.settings import get_settings
 
 ADT_BRONZE_KEY = AssetKey([BRONZE_SCHEMA, EVENTS_TABLE])
@@ -52,18 +51,14 @@ class AdtDayConfig(Config):
 @asset(key=ADT_LANDING_KEY, group_name="landing", kinds={"python"})
 def adt_events_landing(context: AssetExecutionContext, config: AdtDayConfig) -> MaterializeResult:
     """A day of ADT micro-batches in the landing zone (simulated; the first day warms up 14 days)."""
-    settings = get_settings()
-    try:
-        with writer_lock(settings, "simulate adt", on_wait=context.log.info):
-            result = simulate_adt_day(
-                settings.landing_dir,
-                day=config.resolved_date(),
-                seed=config.seed,
-                tenant=settings.tenant,
-                env=settings.environment,
-            )
-    except ValueError as exc:  # e.g. a day before the feed's first day: retrying cannot help
-        raise Failure(description=str(exc), allow_retries=False) from exc
+    with simulator_step(context, "simulate adt") as settings:
+        result = simulate_adt_day(
+            settings.landing_dir,
+            day=config.resolved_date(),
+            seed=config.seed,
+            tenant=settings.tenant,
+            env=settings.environment,
+        )
     context.log.info(f"ADT {result.day}: {len(result.batch_ids)} micro-batches, {result.events:,} records")
     return MaterializeResult(
         metadata={

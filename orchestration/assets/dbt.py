@@ -8,7 +8,7 @@ from typing import Any
 from dagster import AssetExecutionContext, AssetKey, AssetSpec
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
-from orchestration.dbt_project import carehouse_dbt, ensure_manifest
+from orchestration.dbt_project import carehouse_dbt, dbt_process_env, ensure_manifest
 from orchestration.housekeeping import DBT_TARGETS_KEPT, prune_dbt_targets
 from warehouse.lock import writer_lock
 from warehouse.schemas import ensure_schemas_and_roles
@@ -51,9 +51,7 @@ def _dbt_build(context: AssetExecutionContext, dbt: DbtCliResource, *extra_args:
     settings = get_settings()
     with writer_lock(settings, f"dbt {context.op_def.name}", on_wait=context.log.info):
         ensure_schemas_and_roles(settings)
-        settings.export_dbt_env()  # dbt's profiles.yml reads the connection from these variables
-        # dagster-dbt copies partial_parse.msgpack from DBT_TARGET_PATH into each invocation's target
-        os.environ["DBT_TARGET_PATH"] = str(carehouse_dbt.manifest_path.parent)
+        os.environ.update(dbt_process_env(settings))  # dagster-dbt hands os.environ to dbt
         # room for this build's folder first: Dagster may close this generator after its last event
         prune_dbt_targets(settings, keep=DBT_TARGETS_KEPT - 1)
         target = settings.dbt_runs_dir / f"{context.op_def.name}-{context.run_id[:8]}-{uuid.uuid4().hex[:6]}"

@@ -2,7 +2,7 @@
 
 from datetime import UTC, date, datetime
 
-from dagster import AssetExecutionContext, Config, Failure, MaterializeResult, asset
+from dagster import AssetExecutionContext, Config, MaterializeResult, asset
 from pydantic import Field
 
 from ingestion.ehr.bronze import ehr_bronze_source
@@ -10,8 +10,7 @@ from ingestion.ehr.pipeline import ehr_pipeline
 from ingestion.ehr.simulator import simulate_ehr_extract
 from orchestration.assets.bronze import bronze_dlt_assets
 from orchestration.assets.keys import EHR_EXTRACT_KEY, LANDING_BATCHES_KEY
-from warehouse.lock import writer_lock
-from warehouse.settings import get_settings
+from orchestration.assets.landing import simulator_step
 
 
 class EhrExtractConfig(Config):
@@ -28,19 +27,15 @@ class EhrExtractConfig(Config):
 @asset(key=EHR_EXTRACT_KEY, group_name="landing", kinds={"python", "fhir"})
 def ehr_extract(context: AssetExecutionContext, config: EhrExtractConfig) -> MaterializeResult:
     """FHIR R4 NDJSON bulk files the two EHR systems drop in the landing zone (simulated)."""
-    settings = get_settings()
-    try:
-        with writer_lock(settings, "simulate ehr", on_wait=context.log.info):
-            result = simulate_ehr_extract(
-                settings.landing_dir,
-                extract_date=config.resolved_date(),
-                seed=config.seed,
-                patients=config.patients,
-                tenant=settings.tenant,
-                env=settings.environment,
-            )
-    except ValueError as exc:  # e.g. a date before the last extract: retrying cannot help
-        raise Failure(description=str(exc), allow_retries=False) from exc
+    with simulator_step(context, "simulate ehr") as settings:
+        result = simulate_ehr_extract(
+            settings.landing_dir,
+            extract_date=config.resolved_date(),
+            seed=config.seed,
+            patients=config.patients,
+            tenant=settings.tenant,
+            env=settings.environment,
+        )
     context.log.info(
         f"EHR {result.kind} extract for {result.extract_date}: {len(result.files)} files, "
         f"{sum(result.lines_by_entity.values()):,} lines"

@@ -8,7 +8,7 @@ reload of the code location.
 
 from datetime import UTC, date, datetime
 
-from dagster import AssetExecutionContext, Config, Failure, MaterializeResult, asset
+from dagster import AssetExecutionContext, Config, MaterializeResult, asset
 from pydantic import Field
 
 from ingestion.billing.simulator import simulate_revenue_cycle_day
@@ -17,8 +17,8 @@ from ingestion.feeds.config import load_config
 from ingestion.feeds.pipeline import feeds_pipeline, report_unclaimed_folders
 from orchestration.assets.bronze import bronze_dlt_assets
 from orchestration.assets.keys import EHR_EXTRACT_KEY, LANDING_BATCHES_KEY, REVENUE_LANDING_KEY
-from warehouse.lock import writer_lock
-from warehouse.settings import Settings, get_settings
+from orchestration.assets.landing import simulator_step
+from warehouse.settings import Settings
 
 
 class RevenueCycleDayConfig(Config):
@@ -35,18 +35,14 @@ class RevenueCycleDayConfig(Config):
 def revenue_cycle_files(context: AssetExecutionContext, config: RevenueCycleDayConfig) -> MaterializeResult:
     """Hospital billing extracts (both systems) and payer claim files (simulated from the EHR's
     encounters: the billing systems charge what the EHR documented)."""
-    settings = get_settings()
-    try:
-        with writer_lock(settings, "simulate revenue cycle", on_wait=context.log.info):
-            result = simulate_revenue_cycle_day(
-                settings.landing_dir,
-                day=config.resolved_date(),
-                seed=config.seed,
-                tenant=settings.tenant,
-                env=settings.environment,
-            )
-    except ValueError as exc:  # e.g. no EHR extract yet: retrying cannot help
-        raise Failure(description=str(exc), allow_retries=False) from exc
+    with simulator_step(context, "simulate revenue cycle") as settings:
+        result = simulate_revenue_cycle_day(
+            settings.landing_dir,
+            day=config.resolved_date(),
+            seed=config.seed,
+            tenant=settings.tenant,
+            env=settings.environment,
+        )
     rows = sum(result.rows_by_entity.values())
     context.log.info(
         f"revenue cycle {result.day}: {len(result.files)} files, {rows:,} rows, "

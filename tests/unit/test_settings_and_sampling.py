@@ -39,9 +39,6 @@ def test_external_dsn_feeds_dbt_and_sqlalchemy() -> None:
         "CAREHOUSE_PGUSER": "ana@lyst",
         "CAREHOUSE_PGPASSWORD": "s3cr/t",
         "CAREHOUSE_PGDATABASE": "warehouse",
-        "DBT_TARGET_PATH": "/x/dbt/target",
-        "DBT_LOG_PATH": "/x/dbt/target",
-        "DBT_LOG_LEVEL_FILE": "info",
         "PGOPTIONS": pgoptions(b"a key of this warehouse"),
     }
     assert settings.sqlalchemy_url() == "postgresql+psycopg2://ana%40lyst:s3cr%2Ft@db.internal:6543/warehouse"
