@@ -19,25 +19,17 @@ LAYERS = ("bronze", "silver", "snapshots", "gold", "review")
 # When a row was loaded or built, not what it says: differs between any two runs.
 RUN_COLUMNS = frozenset(
     {
-        "_dlt_load_id",
+        "_dlt_load_id",  # dlt's load and row ids
         "_dlt_id",
-        "ingested_at",
-        "loaded_at",
-        "last_loaded_at",
-        "dbt_updated_at",
+        "ingested_at",  # bronze lineage
+        "loaded_at",  # the reference code set's load time
+        "last_loaded_at",  # data-quality freshness
         "data_as_of",
-        "checked_at",
+        "dbt_updated_at",  # dbt snapshots
+        "checked_at",  # the landing audit
         "first_checked_at",
-        "recorded_at",
-        "measured_at",
-        "executed_at",
-        "started_at_utc",
-        "completed_at",
-        "run_id",
+        "executed_at",  # silver.dq_test_results
         "invocation_id",
-        "execution_time_seconds",
-        "hours_behind_newest_load",
-        "latest_load_at",
     }
 )
 # Rows that measure time since a load (the freshness of each source), not data.

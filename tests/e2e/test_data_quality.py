@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
@@ -175,7 +175,10 @@ def test_freshness_is_the_latest_load_of_every_bronze_table(scenario: Scenario) 
         )[0]
         assert (last_loaded_at, latest_batch) == (latest, batch), table
         assert metrics[("bronze", table, table, "latest_load_rows")] == added, table
-        hours = Decimal((state - latest).total_seconds() / 3600).quantize(Decimal("0.01"))
+        # as the mart counts: whole seconds between the two instants (dbt.datediff floors each one),
+        # in hours rounded half up (Postgres round)
+        seconds = (state.replace(microsecond=0) - latest.replace(microsecond=0)).total_seconds()
+        hours = (Decimal(int(seconds)) / 3600).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
         assert metrics[("bronze", table, table, "hours_behind_newest_load")] == hours, table
         newest.append(latest)
     assert {table for table, _, _ in rows} == set(_tables(scenario, "bronze"))

@@ -16,6 +16,7 @@ import pytest
 from ingestion.ehr.bronze import ENTITIES, REJECTED_TABLE, bronze_table
 from ingestion.landing import complete_batches, read_manifest
 from tests.e2e.conftest import PATIENTS, SEED, Scenario, query, sampling_decisions
+from tests.faults import run_cli
 from warehouse.sampling import SAMPLING_METHOD, sample_bucket
 from warehouse.schemas import ANALYST_ROLE, REVIEWER_ROLE
 from warehouse.settings import Settings
@@ -260,37 +261,12 @@ def test_landing_batches_are_never_rewritten(scenario: Scenario) -> None:
     assert all(Path(f).name in {"20250301T060000Z", "20250302T060000Z"} for f in folders)
 
 
-def test_analyst_examples_run_as_the_analyst_role(scenario: Scenario, tmp_path: Path) -> None:
-    """dbt_project/analyses/ holds the everyday questions; compiled by dbt, each returns rows
-    when run with nothing but the analyst role's rights (gold only)."""
-    import os
-    import subprocess
-    import sys
-
-    from orchestration.dbt_project import DBT_PROJECT_DIR
-
-    env = {**os.environ, **scenario.settings.dbt_env()}
-    dbt = Path(sys.executable).with_name("dbt")
-    target = tmp_path / "dbt_target"
-    subprocess.run(
-        [
-            str(dbt),
-            "compile",
-            "--select",
-            "resource_type:analysis",
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-            "--target-path",
-            str(target),
-            "--quiet",
-        ],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
+def test_analyst_examples_run_as_the_analyst_role(scenario: Scenario) -> None:
+    """dbt_project/analyses/ holds the everyday questions; compiled by `carehouse dbt` (as the
+    README shows), each returns rows when run with nothing but the analyst role's rights."""
+    done = run_cli(scenario.settings, "dbt", "compile", "--select", "resource_type:analysis", "--quiet")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    target = scenario.settings.dbt_target_dir  # under the carehouse home, never the repository
     compiled = sorted((target / "compiled" / "carehouse" / "analyses").rglob("*.sql"))
     assert len(compiled) >= 4
     with psycopg.connect(scenario.settings.dsn, autocommit=True) as conn:

@@ -9,7 +9,6 @@ fails, and a repaired batch loads on the next run. Real Postgres, real dlt, real
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from datetime import date
@@ -113,7 +112,7 @@ def test_only_verified_files_load_and_every_problem_is_recorded_and_named(tamper
     assert not _query(settings, "select 1 from bronze.ehr__rejected_line where entity = 'organization'")
 
     # the repaired batch loads on the next run; the other problems stay open, once each
-    shutil.move(settings.home / "kept-aside.ndjson", next(iter(_missing_files(settings, encounter))))
+    _restore_the_missing_file(settings)
     again = run_cli(settings, "load", "ehr")
     assert again.returncode == 0, again.stdout + again.stderr
     audit = dict(_query(settings, "select batch_path, status from bronze.landing__batches"))
@@ -125,19 +124,43 @@ def test_only_verified_files_load_and_every_problem_is_recorded_and_named(tamper
     assert sorted(p for (p,) in problems) == sorted([condition, procedure, orphan])
 
 
-def _missing_files(settings: Settings, batch: str) -> list[Path]:
-    folder = settings.landing_dir / batch
-    return [folder / name for name in json.loads((folder / LANDING_MANIFEST).read_text())["files"]]
+def _restore_the_missing_file(settings: Settings) -> None:
+    folder = _batch(settings, "athena", "encounter")
+    (name,) = [name for name in read_manifest(folder)["files"] if not (folder / name).exists()]
+    shutil.move(settings.home / "kept-aside.ndjson", folder / name)
 
 
-def test_the_blocking_check_fails_while_a_batch_does_not_match_its_manifest(
+def _check(settings: Settings) -> tuple[bool, int]:
+    """Materialize the landing audit with its blocking check: (passed, open problems)."""
+    result = materialize([landing_batches, landing_batches_match_their_manifests], raise_on_error=False)
+    (evaluation,) = result.get_asset_check_evaluations()
+    assert evaluation.check_name == "landing_batches_match_their_manifests"
+    return evaluation.passed, evaluation.metadata["open_problems"].value
+
+
+def test_the_blocking_check_fails_until_every_batch_is_repaired_or_removed(
     tampered: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name, value in cli_env(tampered).items():
+    settings = tampered
+    for name, value in cli_env(settings).items():
         monkeypatch.setenv(name, value)
-    result = materialize([landing_batches, landing_batches_match_their_manifests], raise_on_error=False)
-    evaluations = result.get_asset_check_evaluations()
-    assert [(e.check_name, e.passed) for e in evaluations] == [
-        ("landing_batches_match_their_manifests", False)
-    ]
-    assert evaluations[0].metadata["open_problems"].value == 4
+    assert _check(settings) == (False, 4)
+    # the operator restores the missing file, deletes the stray ones, and moves the emptied batch
+    # and the one without a manifest out of the landing zone
+    encounter = _batch(settings, "athena", "encounter")
+    _restore_the_missing_file(settings)
+    procedure = _batch(settings, "athena", "procedure")
+    (procedure / "procedure-9999.ndjson").unlink()
+    (procedure / "readme.txt").unlink()
+    condition, orphan = (
+        _batch(settings, "epic", "condition"),
+        _batch(settings, "epic", "patient", "20250228T060000Z"),
+    )
+    for folder in (condition, orphan):
+        shutil.move(folder, settings.home / folder.name)
+    assert _check(settings) == (True, 0)
+    audit = dict(_query(settings, "select batch_path, status from bronze.landing__batches"))
+    statuses = {
+        folder: audit[_relative(settings, folder)] for folder in (encounter, procedure, condition, orphan)
+    }
+    assert statuses == {encounter: "verified", procedure: "verified", condition: "removed", orphan: "removed"}
