@@ -1,0 +1,166 @@
+"""``carehouse simulate``: the simulated source systems that write into the landing zone."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from orchestration.cli.app import (
+    DateOption,
+    PatientsOption,
+    SeedOption,
+    console,
+    parse_date,
+    simulate_app,
+)
+from warehouse.settings import get_settings
+
+
+@simulate_app.command("ehr")
+def simulate_ehr(
+    extract_date: DateOption = None, seed: SeedOption = 42, patients: PatientsOption = 5000
+) -> None:
+    """Write one day's FHIR R4 NDJSON extract of both EHR systems into the landing zone."""
+    from rich.progress import Progress
+
+    from ingestion.ehr.simulator import simulate_ehr_extract
+
+    settings = get_settings()
+    day = parse_date(extract_date)
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("simulating EHR extract", total=None)
+
+        def advance(label: str, count: int) -> None:
+            progress.update(task, description=f"simulating {label}", advance=count)
+
+        result = simulate_ehr_extract(
+            settings.landing_dir,
+            extract_date=day,
+            seed=seed,
+            patients=patients,
+            tenant=settings.tenant,
+            env=settings.environment,
+            progress=advance,
+        )
+    console.print(
+        f"{result.kind} extract {result.batch_id}: {len(result.files)} files, "
+        f"{sum(result.lines_by_entity.values()):,} lines ({result.malformed_lines:,} malformed) "
+        f"in {settings.landing_dir}"
+    )
+
+
+@simulate_app.command("revenue-cycle")
+def simulate_revenue_cycle(extract_date: DateOption = None, seed: SeedOption = 42) -> None:
+    """Write one day of hospital billing extracts and the payer claim files that arrive that day.
+
+    Charges come from the EHR's finished encounters in the landing zone, so run
+    `carehouse simulate ehr` for the day first. The first day lands the billing history.
+    """
+    from ingestion.billing.simulator import simulate_revenue_cycle_day
+
+    settings = get_settings()
+    day = parse_date(extract_date)
+    with console.status("simulating billing extracts and payer claim files…"):
+        try:
+            result = simulate_revenue_cycle_day(
+                settings.landing_dir, day=day, seed=seed, tenant=settings.tenant, env=settings.environment
+            )
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--date") from None
+    rows = ", ".join(f"{entity} {count:,}" for entity, count in sorted(result.rows_by_entity.items()))
+    dirty = ", ".join(f"{reason} {count:,}" for reason, count in sorted(result.dirty_by_reason.items()))
+    console.print(
+        f"revenue cycle {result.day}: {len(result.files)} files ({result.claim_files} claim files, "
+        f"{result.resubmitted_claim_files} resubmitted); rows: {rows}; injected defects: {dirty or 'none'}"
+    )
+
+
+@simulate_app.command("ehr-api")
+def simulate_ehr_api(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8090,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    token_ttl: Annotated[float, typer.Option(help="Seconds an access token lives.")] = 3600.0,
+    rate_limit: Annotated[
+        float | None, typer.Option(help="Requests per second per token before 429 (default: none).")
+    ] = None,
+) -> None:
+    """Serve the landing zone's EHR data as a FHIR API with OAuth2 client credentials (Ctrl-C stops).
+
+    Client id and secret come from CAREHOUSE_EHR_API_CLIENT_ID / CAREHOUSE_EHR_API_CLIENT_SECRET
+    or .dlt/secrets.toml (sources.ehr_api.client_id / client_secret); never from the command line.
+    """
+    from ingestion.ehr.api.server import run_server
+
+    settings = get_settings()
+    run_server(
+        settings.landing_dir,
+        settings.tenant,
+        settings.environment,
+        host,
+        port,
+        token_ttl_s=token_ttl,
+        rate_limit_per_s=rate_limit,
+        on_ready=lambda url: console.print(f"EHR FHIR API on {url} (Ctrl-C stops)"),
+    )
+
+
+@simulate_app.command("adt")
+def simulate_adt(
+    extract_date: DateOption = None,
+    seed: SeedOption = 42,
+    max_events: Annotated[int | None, typer.Option(help="Stop after this many records.", min=1)] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print records, write nothing.")] = False,
+    follow: Annotated[
+        bool, typer.Option("--follow", help="Keep streaming micro-batches in real time (Ctrl-C stops).")
+    ] = False,
+    events_per_second: Annotated[float, typer.Option(help="Rate for --follow.", min=0.1)] = 20.0,
+    duration: Annotated[
+        float | None, typer.Option(help="Seconds to --follow (default: until Ctrl-C).")
+    ] = None,
+) -> None:
+    """Admission/transfer/discharge events of 7 hospitals as Kafka-like micro-batches.
+
+    Without options: write one day's stream (the first day also warms up the 14 days before).
+    """
+    import json
+
+    from ingestion.adt import simulator
+
+    settings = get_settings()
+    if dry_run:
+        for record in simulator.dry_run(
+            max_events=max_events or 20, seed=seed, day=parse_date(extract_date)
+        ):
+            typer.echo(json.dumps(record))
+        return
+    if follow:
+        console.print(
+            f"streaming ADT micro-batches at {events_per_second}/s into {settings.landing_dir} (Ctrl-C stops)"
+        )
+        try:
+            simulator.follow(
+                settings.landing_dir,
+                events_per_second=events_per_second,
+                max_events=max_events,
+                duration_s=duration,
+                seed=seed,
+                tenant=settings.tenant,
+                env=settings.environment,
+                on_batch=lambda batch_id, records: console.log(f"{batch_id}: {records} records"),
+            )
+        except KeyboardInterrupt:
+            console.print("stopped")
+        return
+    result = simulator.simulate_adt_day(
+        settings.landing_dir,
+        day=parse_date(extract_date),
+        seed=seed,
+        tenant=settings.tenant,
+        env=settings.environment,
+    )
+    console.print(
+        f"ADT {result.day}: {len(result.batch_ids)} micro-batches, {result.events:,} records "
+        f"({result.admissions:,} admissions, {result.discharges:,} discharges,"
+        f" {result.transfers:,} transfers)"
+    )
