@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from orchestration.cli import bench, db, dbt, load, run, simulate, ui  # noqa: F401 - register commands
+from orchestration.cli import bench, db, dbt, load, run, simulate, status, ui  # noqa: F401 - register commands
 from orchestration.cli.app import app, console
 
 __all__ = ["app", "main"]

@@ -20,6 +20,26 @@ db_app = typer.Typer(
     help="The warehouse database (embedded Postgres unless CAREHOUSE_DSN is set).", no_args_is_help=True
 )
 bench_app = typer.Typer(help="Benchmarks (figures go in the README).", no_args_is_help=True)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"carehouse {version('carehouse')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool | None,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
+    ] = None,
+) -> None:
+    """carehouse: a dbt-centric ELT warehouse for healthcare operations data."""
+
+
 app.add_typer(simulate_app, name="simulate")
 app.add_typer(db_app, name="db")
 app.add_typer(bench_app, name="bench")
