@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from dagster import AssetKey
+from dagster import AssetKey, DefaultScheduleStatus, DefaultSensorStatus
 
 from orchestration.definitions import defs
 from orchestration.jobs import DAILY_JOB_NAME
@@ -49,8 +49,15 @@ def test_daily_job_schedule_and_retry_policy() -> None:
     schedule = defs.resolve_schedule_def("daily_pipeline_schedule")
     assert schedule.cron_schedule == "0 6 * * *"
     assert schedule.execution_timezone == "UTC"
+    assert schedule.default_status == DefaultScheduleStatus.RUNNING  # on without a click in the UI
     policy = job.op_retry_policy
     assert policy is not None and (policy.max_retries, policy.delay) == (1, 120)
+
+
+def test_sensors_run_by_default() -> None:
+    sensors = ("adt_stream_sensor", "housekeeping_sensor")
+    for name in (*sensors, "run_failure_alert_sensor", "blocking_check_alert_sensor"):
+        assert defs.resolve_sensor_def(name).default_status == DefaultSensorStatus.RUNNING, name
 
 
 def test_dagster_definitions_validate_is_clean() -> None:

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
+from orchestration import alerts
 from warehouse import settings as carehouse_settings
 from warehouse.settings import ENV_DSN, ENV_HOME, ConnectionFacts, Settings
 
@@ -211,14 +212,21 @@ def test_dsn_points_at_the_postgres_service_with_its_credentials(services: dict[
 def test_env_var_names_are_the_ones_settings_reads(services: dict[str, Any]) -> None:
     known = {
         value
-        for key, value in vars(carehouse_settings).items()
+        for module in (carehouse_settings, alerts)
+        for key, value in vars(module).items()
         if key.startswith("ENV_") and isinstance(value, str)
     }
     for name in DAGSTER_SERVICES:
         env = environment(services[name])
         assert {ENV_DSN, ENV_HOME} <= set(env), name
         unknown = {key for key in env if key.startswith("CAREHOUSE_")} - known
-        assert not unknown, f"{name} sets variables warehouse.settings never reads: {unknown}"
+        assert not unknown, f"{name} sets variables carehouse never reads: {unknown}"
+
+
+def test_the_daemon_gets_the_alert_settings_from_the_shell(services: dict[str, Any]) -> None:
+    env = environment(services["dagster-daemon"])
+    for name in (alerts.ENV_ALERT_WEBHOOK, alerts.ENV_ALERT_SMTP):
+        assert env.get(name) == f"${{{name}:-}}", name  # passed through; unset means no alerts
 
 
 def test_dagster_home_is_the_carehouse_home_dagster_folder(services: dict[str, Any]) -> None:
