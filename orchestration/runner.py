@@ -24,6 +24,7 @@ from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 from dagster._core.utils import make_new_run_id
 from dagster._utils.hosted_user_process import recon_job_from_origin
 
+from orchestration.alerts import alert_on_run
 from orchestration.housekeeping import fail_abandoned_runs, prune_dagster_runs, run_tags
 from orchestration.instance import carehouse_instance
 from orchestration.jobs import DAILY_JOB_NAME, extract_run_config
@@ -74,7 +75,8 @@ def run_daily_pipeline(
     with writer_lock(settings, f"carehouse run {extract_date}", on_wait=on_wait):
         ensure_schemas_and_roles(settings)
         instance = carehouse_instance(settings)
-        fail_abandoned_runs(instance)
+        for abandoned in fail_abandoned_runs(instance):  # the daemon's failure sensor never sees these
+            alert_on_run(instance, abandoned)
         prune_dagster_runs(instance, settings, keep=settings.keep_runs - 1)  # room for this run
         run_config = {
             **extract_run_config(extract_date.isoformat(), seed=seed, patients=patients),
@@ -86,6 +88,7 @@ def run_daily_pipeline(
         with code_location(instance) as location:
             dagster_run = _create_run(instance, location, run_id, run_config, tags)
         execute_run(recon_job_from_origin(dagster_run.job_code_origin), dagster_run, instance)
+    alert_on_run(instance, run_id)  # a failed run or blocking check: the configured webhook / email
     return run_outcome(instance, run_id)
 
 
