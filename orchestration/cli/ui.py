@@ -38,6 +38,7 @@ def ui(
         )
         raise typer.Exit(2)
     settings = get_settings()
+    settings.dsn  # noqa: B018 - starts the embedded server; an unreachable CAREHOUSE_DSN is one line now
     prepare_dagster_home(settings)
     settings.export_dbt_env()
     console.print(f"Dagster UI on http://{host}:{port} (DAGSTER_HOME={os.environ['DAGSTER_HOME']})")
