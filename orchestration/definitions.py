@@ -12,7 +12,7 @@ from orchestration.assets.landing_audit import landing_batches
 from orchestration.assets.reference import reference_bronze_assets
 from orchestration.assets.revenue_cycle import feeds_bronze_assets, revenue_cycle_files
 from orchestration.checks import great_expectations, landing
-from orchestration.dbt_project import carehouse_dbt
+from orchestration.dbt_project import carehouse_dbt, dbt_executable
 from orchestration.housekeeping import housekeeping_sensor
 from orchestration.jobs import daily_pipeline, daily_pipeline_schedule
 
@@ -35,7 +35,8 @@ defs = Definitions(
     schedules=[daily_pipeline_schedule],
     sensors=[adt_stream_sensor, housekeeping_sensor, run_failure_alert_sensor, blocking_check_alert_sensor],
     resources={
-        "dbt": DbtCliResource(project_dir=carehouse_dbt),
+        # dbt beside the running Python: PATH lacks it when .venv/bin/carehouse runs unactivated
+        "dbt": DbtCliResource(project_dir=carehouse_dbt, dbt_executable=dbt_executable()),
         "dlt": DagsterDltResource(),
     },
 )

@@ -66,6 +66,8 @@ def parse_date(value: str | None) -> date:
 def describe_target(settings: Settings) -> str:
     if settings.uses_embedded_server:
         return f"embedded Postgres in {settings.pgdata_dir}"
+    # checks the server answers, so a wrong CAREHOUSE_DSN is one line before anything is printed
+    settings.dsn  # noqa: B018
     facts = settings.connection_facts
     return f"Postgres at {facts.host}:{facts.port}/{facts.dbname} (CAREHOUSE_DSN)"
 

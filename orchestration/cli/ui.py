@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -23,11 +25,24 @@ def ui(
 ) -> None:
     """Open the Dagster UI (and daemon, for the schedule) on the runs of `carehouse run`."""
     from orchestration.instance import prepare_dagster_home
+    from warehouse.embedded import port_is_free
 
+    # Before anything starts: `dagster dev` would start its daemon and only then find the port
+    # taken, leaving a second daemon running the schedule beside the first UI's.
+    if not port_is_free(port, host):
+        console.print(
+            f"[red]error:[/] {host}:{port} is in use (is `carehouse ui` already running?); "
+            "choose another with --port",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(2)
     settings = get_settings()
+    settings.dsn  # noqa: B018 - starts the embedded server; an unreachable CAREHOUSE_DSN is one line now
     prepare_dagster_home(settings)
     settings.export_dbt_env()
     console.print(f"Dagster UI on http://{host}:{port} (DAGSTER_HOME={os.environ['DAGSTER_HOME']})")
-    dagster = shutil.which("dagster") or "dagster"
-    command = [dagster, "dev", "-m", "orchestration.definitions", "-h", host, "-p", str(port)]
+    # beside the running Python first, as for dbt: PATH lacks an unactivated virtualenv's bin
+    dagster = shutil.which("dagster", path=str(Path(sys.executable).parent)) or shutil.which("dagster")
+    command = [dagster or "dagster", "dev", "-m", "orchestration.definitions", "-h", host, "-p", str(port)]
     raise typer.Exit(subprocess.call(command))

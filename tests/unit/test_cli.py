@@ -24,6 +24,7 @@ COMMANDS = [
     ["db", "stop"],
     ["db", "status"],
     ["db", "url"],
+    ["db", "env"],
     ["db", "psql"],
     ["bench"],
     ["bench", "ingest"],
