@@ -9,12 +9,12 @@ writer lock (its steps take it again without waiting), so a second ``carehouse r
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 from dagster import AssetCheckSeverity, DagsterEventType, DagsterInstance
 from dagster._core.execution.api import execute_run
@@ -35,6 +35,7 @@ from warehouse.settings import Settings, get_settings
 DEFINITIONS_MODULE = "orchestration.definitions"
 # The code location's name everywhere: pyproject's [tool.dagster], `carehouse ui`, these runs.
 CODE_LOCATION_NAME = "carehouse"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent  # dbt_project/ and seeds/ resolve from here
 SINGLE_REPOSITORY = "__repository__"  # the repository Dagster makes of a module's Definitions
 
 
@@ -51,7 +52,10 @@ class PipelineRun:
 def code_location(instance: DagsterInstance) -> Iterator[CodeLocation]:
     """The carehouse code location, loaded in this process under its shared name."""
     target = LoadableTargetOrigin(
-        executable_path=sys.executable, module_name=DEFINITIONS_MODULE, working_directory=os.getcwd()
+        executable_path=sys.executable,
+        module_name=DEFINITIONS_MODULE,
+        attribute="defs",
+        working_directory=str(PROJECT_ROOT),
     )
     origin = InProcessCodeLocationOrigin(target, location_name=CODE_LOCATION_NAME)
     with origin.create_location(instance) as location:

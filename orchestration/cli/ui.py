@@ -44,5 +44,24 @@ def ui(
     console.print(f"Dagster UI on http://{host}:{port} (DAGSTER_HOME={os.environ['DAGSTER_HOME']})")
     # beside the running Python first, as for dbt: PATH lacks an unactivated virtualenv's bin
     dagster = shutil.which("dagster", path=str(Path(sys.executable).parent)) or shutil.which("dagster")
-    command = [dagster or "dagster", "dev", "-m", "orchestration.definitions", "-h", host, "-p", str(port)]
+    workspace = _write_workspace(settings.dagster_home)
+    command = [dagster or "dagster", "dev", "-w", str(workspace), "-h", host, "-p", str(port)]
     raise typer.Exit(subprocess.call(command))
+
+
+def _write_workspace(dagster_home: Path) -> Path:
+    """The code location under the name ``carehouse run`` records on its runs (as in docker),
+    so the UI finds their job to show and re-execute."""
+    import yaml
+
+    from orchestration.runner import CODE_LOCATION_NAME, DEFINITIONS_MODULE, PROJECT_ROOT
+
+    location = {
+        "module_name": DEFINITIONS_MODULE,
+        "attribute": "defs",
+        "working_directory": str(PROJECT_ROOT),
+        "location_name": CODE_LOCATION_NAME,
+    }
+    path = dagster_home / "workspace.yaml"
+    path.write_text(yaml.safe_dump({"load_from": [{"python_module": location}]}))
+    return path
