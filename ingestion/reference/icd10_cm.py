@@ -29,6 +29,10 @@ SOURCE_NAME = "reference"
 ICD10_TABLE = "reference__icd10_cm"
 
 
+ICD10_DESCRIPTION = (
+    "The ICD-10-CM classification (chapters, blocks, categories, codes) from the simple-icd-10-cm"
+    " package, one row per code with its chapter and block; merged on code when a release changes."
+)
 ICD10_HINTS: dict[str, dict[str, object]] = {
     "code": {"data_type": "text", "nullable": False, "description": "ICD-10-CM code with its dot (E11.9)"},
     "description": {"data_type": "text", "nullable": False},
@@ -121,7 +125,7 @@ def reference_source(settings_factory: Callable[[], Settings] = get_settings) ->
             return
         yield icd10_cm_table(datetime.now(UTC))
 
-    return [icd10_cm]
+    return [icd10_cm.apply_hints(additional_table_hints={"description": ICD10_DESCRIPTION})]
 
 
 REFERENCE_PIPELINE_NAME = "carehouse_reference"
