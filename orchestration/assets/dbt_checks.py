@@ -61,7 +61,7 @@ def _generic(manifest: Mapping[str, Any], node: Mapping[str, Any], metadata: Map
 
 
 def _tested(manifest: Mapping[str, Any], node: Mapping[str, Any]) -> str:
-    """"model X", "seed X" or "source table X": a source test names no attached node, so the
+    """ "model X", "seed X" or "source table X": a source test names no attached node, so the
     node it depends on is the one it tests."""
     depends_on = (node.get("depends_on") or {}).get("nodes") or []
     unique_id = node.get("attached_node") or (depends_on[0] if depends_on else "")

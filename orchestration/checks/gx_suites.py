@@ -53,8 +53,6 @@ def _bronze_encounter_expectations() -> list[object]:
     ]
 
 
-
-
 def _silver_completed_encounter_expectations() -> list[object]:
     import great_expectations.expectations as gxe
 
@@ -76,8 +74,6 @@ def _silver_completed_encounter_expectations() -> list[object]:
     ]
 
 
-
-
 def _bronze_transaction_expectations() -> list[object]:
     import great_expectations.expectations as gxe
 
@@ -89,8 +85,6 @@ def _bronze_transaction_expectations() -> list[object]:
         gxe.ExpectCompoundColumnsToBeUnique(column_list=["source_file", "row_number"]),
         gxe.ExpectColumnValuesToBeBetween(column="row_number", min_value=1),
     ]
-
-
 
 
 def _silver_transaction_expectations() -> list[object]:
@@ -108,8 +102,6 @@ def _silver_transaction_expectations() -> list[object]:
             column_A="posting_date", column_B="service_date", or_equal=True
         ),
     ]
-
-
 
 
 def _silver_pharmacy_fill_expectations() -> list[object]:
