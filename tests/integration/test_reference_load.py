@@ -21,7 +21,7 @@ def test_icd10_cm_loads_once_with_its_hierarchy(scratch_warehouse: Settings) -> 
             "select count(*), count(*) filter (where is_billable), count(distinct _dlt_load_id),"
             " count(distinct code_set_version) from bronze.reference__icd10_cm"
         ).fetchone()
-        assert total == first  # the second run neither added nor truncated rows
+        assert total == first.rows  # the second run neither added nor truncated rows
         assert 70_000 < billable < total and loads == 1 and versions == 1
         row = conn.execute(
             "select description, is_billable, code_type, category, block, chapter, code_set_version"
