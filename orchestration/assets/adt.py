@@ -5,7 +5,6 @@ new complete micro-batches (e.g. from ``carehouse simulate adt --follow``) and l
 ``adt_flow`` job, which loads them and rebuilds only the patient-flow models downstream.
 """
 
-from datetime import UTC, date, datetime
 from pathlib import PurePosixPath
 
 import psycopg
@@ -13,7 +12,6 @@ from dagster import (
     AssetExecutionContext,
     AssetKey,
     AssetSelection,
-    Config,
     DefaultSensorStatus,
     MaterializeResult,
     RunRequest,
@@ -25,7 +23,6 @@ from dagster import (
     sensor,
 )
 from psycopg import sql
-from pydantic import Field
 
 from ingestion.adt.bronze import ENTITY, EVENTS_TABLE, FILE_LOG_TABLE, SYSTEM, adt_bronze_source
 from ingestion.adt.pipeline import adt_pipeline
@@ -35,25 +32,16 @@ from ingestion.bronze_pipeline import BRONZE_SCHEMA
 from ingestion.landing import complete_batches
 from orchestration.assets.bronze import bronze_dlt_assets
 from orchestration.assets.keys import ADT_LANDING_KEY, LANDING_BATCHES_KEY
-from orchestration.assets.landing import simulator_step
+from orchestration.assets.landing import DayConfig, simulator_step
+from orchestration.assets.owners import DATA_ENGINEERING
 from warehouse.settings import Settings, SettingsError, get_settings
 
 ADT_BRONZE_KEY = AssetKey([BRONZE_SCHEMA, EVENTS_TABLE])
 ADT_SENSOR_INTERVAL_S = 15  # new micro-batches are picked up within 30 seconds
 
 
-class AdtDayConfig(Config):
-    """Which day of admission/discharge traffic the simulated hospitals stream."""
-
-    extract_date: str = Field(default="", description="YYYY-MM-DD; empty means today (UTC)")
-    seed: int = Field(default=42, description="same seed and days give byte-identical batches")
-
-    def resolved_date(self) -> date:
-        return date.fromisoformat(self.extract_date) if self.extract_date else datetime.now(UTC).date()
-
-
-@asset(key=ADT_LANDING_KEY, group_name="landing", kinds={"python"})
-def adt_events_landing(context: AssetExecutionContext, config: AdtDayConfig) -> MaterializeResult:
+@asset(key=ADT_LANDING_KEY, group_name="landing", kinds={"python"}, owners=[DATA_ENGINEERING])
+def adt_events_landing(context: AssetExecutionContext, config: DayConfig) -> MaterializeResult:
     """A day of ADT micro-batches in the landing zone (simulated; the first day warms up 14 days)."""
     with simulator_step(context, "simulate adt") as settings:
         result = simulate_adt_day(

@@ -19,6 +19,10 @@ simulate_app = typer.Typer(
 db_app = typer.Typer(
     help="The warehouse database (embedded Postgres unless CAREHOUSE_DSN is set).", no_args_is_help=True
 )
+load_app = typer.Typer(
+    help="Land new data of one source in bronze with dlt (without the rest of the pipeline).",
+    no_args_is_help=True,
+)
 bench_app = typer.Typer(help="Benchmarks (figures go in the README).", no_args_is_help=True)
 
 
@@ -41,6 +45,7 @@ def _options(
 
 
 app.add_typer(simulate_app, name="simulate")
+app.add_typer(load_app, name="load")
 app.add_typer(db_app, name="db")
 app.add_typer(bench_app, name="bench")
 
@@ -74,7 +79,6 @@ def describe_target(settings: Settings) -> str:
 
 def say_waiting(message: str) -> None:
     console.print(f"[yellow]{message}[/]", highlight=False)
-
 
 
 def print_landing_problems(problems) -> None:  # problems: Iterable[ingestion.landing_audit.BatchProblem]
