@@ -73,6 +73,7 @@ def _dbt_build(context: AssetExecutionContext, dbt: DbtCliResource, *extra_args:
     with writer_lock(settings, f"dbt {context.op_def.name}", on_wait=context.log.info):
         ensure_schemas_and_roles(settings)
         os.environ.update(dbt_process_env(settings))  # dagster-dbt hands os.environ to dbt
+        os.environ["DBT_USE_COLORS"] = "false"  # its lines land in run logs and files, not a terminal
         # room for this build's folder first: Dagster may close this generator after its last event
         prune_dbt_targets(settings, keep=DBT_TARGETS_KEPT - 1)
         target = settings.dbt_runs_dir / f"{context.op_def.name}-{context.run_id[:8]}-{uuid.uuid4().hex[:6]}"
