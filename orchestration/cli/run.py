@@ -51,6 +51,13 @@ def run(
     history); later dates land that day's incremental extract on top. The terminal shows one
     line per layer; dbt's and Dagster's full logs go to $CAREHOUSE_HOME/logs/<run id>.log.
     """
+    day = parse_date(extract_date)
+    settings = get_settings()
+    with console.status("starting the warehouse…"):
+        settings.dsn  # noqa: B018 - starts the embedded server, or fails in one line, first
+        target = describe_target(settings)
+    console.print(f"[bold]carehouse run[/] for {day} on {target}")
+    # Dagster and dbt load only now: a mistake above costs no import time
     from dagster._core.utils import make_new_run_id
 
     from orchestration.instance import carehouse_instance
@@ -59,11 +66,6 @@ def run(
     from orchestration.runner import run_daily_pipeline
     from orchestration.summary import collect_summary
 
-    day = parse_date(extract_date)
-    settings = get_settings()
-    console.print(f"[bold]carehouse run[/] for {day} on {describe_target(settings)}")
-    with console.status("starting the warehouse…"):
-        settings.dsn  # noqa: B018 - starts the embedded server (or fails in one line) first
     run_id = make_new_run_id()
     log_path = run_log_path(settings, run_id)
     prune_run_logs(settings, keep=settings.keep_runs - 1)
