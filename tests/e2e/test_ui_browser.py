@@ -157,6 +157,13 @@ def _open(page, ui: Ui, path: str) -> None:
         page.get_by_role("button", name="Skip").click(timeout=5_000)
 
 
+def _materialize_button(page):
+    """The asset page's "Materialize" (its icon is part of the accessible name, so match the text)."""
+    import re
+
+    return page.get_by_role("button").filter(has_text=re.compile(r"^\s*Materialize\s*$")).first
+
+
 def _new_run_after(ui: Ui, known: set[str]) -> str:
     from orchestration.instance import carehouse_instance
 
@@ -234,7 +241,7 @@ def test_the_carehouse_run_is_on_the_job_page_and_re_executes(page, ui: Ui, scen
 def test_materialize_a_gold_asset_from_the_ui(page, ui: Ui) -> None:
     known = _known_runs(ui)
     _open(page, ui, "/assets/gold/dim_date")
-    page.get_by_role("button", name="Materialize", exact=True).click()
+    _materialize_button(page).click()
     run = _wait_for_run(ui, _new_run_after(ui, known))
     _open(page, ui, f"/runs/{run.run_id}")
     page.screenshot(path=str(ui.shots / "materialize-dim-date.png"))
@@ -263,7 +270,7 @@ def test_a_failing_blocking_check_shows_failed_and_alerts(page, ui: Ui) -> None:
     try:
         known = _known_runs(ui)
         _open(page, ui, "/assets/bronze/landing__batches")
-        page.get_by_role("button", name="Materialize", exact=True).click()
+        _materialize_button(page).click()
         run = _wait_for_run(ui, _new_run_after(ui, known))
         _open(page, ui, "/assets/bronze/landing__batches?view=checks")
         page.get_by_text("landing_batches_match_their_manifests").first.wait_for()
