@@ -23,6 +23,7 @@ import shutil
 import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 import dlt
 from psycopg import sql
@@ -40,6 +41,46 @@ ATTEMPTS_TABLE = "carehouse__load_attempts"
 LOADS_TABLE = "_dlt_loads"
 LOAD_ID_COLUMN = "_dlt_load_id"
 _COMPLETED = 0  # _dlt_loads.status of a fully loaded package
+
+
+@dataclass(frozen=True)
+class SchemaChange:
+    """A file whose columns differ from the previous file of its feed (it still loads)."""
+
+    source_file: str
+    columns_added: tuple[str, ...]
+    columns_missing: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """What one bronze load did, the same for every source (``carehouse load <source>``, the
+    ``python -m`` loaders and the benchmark read it alike)."""
+
+    source: str  # ehr | ehr-api | adt | feeds | reference
+    # units of transfer that carried new data: landing files, or API pages for ehr-api (0 for
+    # reference, which comes from a Python package)
+    files: int
+    # data rows per bronze table; rejected lines and file logs are not data rows
+    rows_by_table: dict[str, int]
+    rejected_rows: int = 0  # lines or records set aside in the source's rejected table
+    schema_changes: tuple[SchemaChange, ...] = ()
+    # landing folders with complete files that no feed claims: {system}/{entity} -> files
+    unclaimed_folders: dict[str, int] = field(default_factory=dict)
+    skipped_feeds: tuple[str, ...] = ()  # inactive in the load config
+
+    @property
+    def rows(self) -> int:
+        return sum(self.rows_by_table.values())
+
+
+def normalized_rows(pipeline: dlt.Pipeline) -> dict[str, int]:
+    """Rows per table of the pipeline's last run, dlt's own tables left out (empty when the run
+    had nothing to normalize)."""
+    trace = pipeline.last_trace
+    normalized = trace.last_normalize_info if trace else None
+    counts = normalized.row_counts if normalized else {}
+    return {table: int(rows) for table, rows in counts.items() if not table.startswith("_dlt")}
 
 
 def _ensure_attempts_table(settings: Settings) -> None:

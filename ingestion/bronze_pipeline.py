@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 
 import dlt
 from dlt.destinations.impl.postgres.configuration import PostgresCredentials
+from dlt.extract.resource import DltResource
 
 from warehouse.settings import Settings, get_settings
 
@@ -67,3 +69,31 @@ def bronze_pipeline(
         dataset_name=BRONZE_SCHEMA,
         pipelines_dir=str(settings.dlt_pipelines_dir),
     )
+
+
+ColumnHints = Mapping[str, Mapping[str, object]]
+
+
+def declare_tables(
+    resource: DltResource,
+    *,
+    description: str,
+    columns: ColumnHints,
+    routed: Sequence[tuple[str, ColumnHints, Sequence[str]]] = (),
+) -> DltResource:
+    """State what a resource writes before it runs: its own table's description and columns
+    (Dagster shows them as the asset's description and column schema), and the other tables it
+    routes rows to (name, columns, primary key), e.g. rejected lines and the file log.
+
+    dlt starts a routed table's hints from a copy of the resource's hints the first time a row
+    goes there, so the routed tables are declared first: they never inherit the resource's
+    own columns or description."""
+    for table_name, table_columns, primary_key in routed:
+        resource.apply_hints(
+            table_name=table_name,
+            columns=dict(table_columns),
+            primary_key=list(primary_key) or None,
+            create_table_variant=True,
+        )
+    resource.apply_hints(columns=dict(columns), additional_table_hints={"description": description})
+    return resource

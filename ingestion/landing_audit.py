@@ -29,24 +29,26 @@ AUDIT_TABLE = "landing__batches"
 PROBLEM_STATUSES = tuple(status.value for status in BatchStatus if status.is_problem)
 REMOVED = "removed"  # a batch that was audited and is no longer in the landing zone
 
-_COLUMNS_DDL = """
-    batch_path text primary key,
-    tenant text not null,
-    environment text not null,
-    source_system text not null,
-    entity text not null,
-    batch_id text not null,
-    loader text not null,
-    status text not null,
-    problems text,
-    problem_count integer not null,
-    files integer not null,
-    lines bigint not null,
-    manifest_sha256 text,
-    first_checked_at timestamptz not null,
-    checked_at timestamptz not null
-"""
-_COMMENTS = {
+# (column, Postgres type and constraints): the table's DDL, and its column schema in Dagster
+AUDIT_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("batch_path", "text primary key"),
+    ("tenant", "text not null"),
+    ("environment", "text not null"),
+    ("source_system", "text not null"),
+    ("entity", "text not null"),
+    ("batch_id", "text not null"),
+    ("loader", "text not null"),
+    ("status", "text not null"),
+    ("problems", "text"),
+    ("problem_count", "integer not null"),
+    ("files", "integer not null"),
+    ("lines", "bigint not null"),
+    ("manifest_sha256", "text"),
+    ("first_checked_at", "timestamptz not null"),
+    ("checked_at", "timestamptz not null"),
+)
+_COLUMNS_DDL = ", ".join(f"{name} {definition}" for name, definition in AUDIT_COLUMNS)
+AUDIT_COMMENTS = {
     "": "One row per landing batch a loader looked at: its verification against manifest.json.",
     "batch_path": "tenant/env/system/entity/batch folder, relative to the landing root",
     "status": "verified | stray_files (listed files loaded, others not) | failed (nothing loaded)"
@@ -84,7 +86,7 @@ def ensure_audit_table(settings: Settings) -> None:
         if table_exists(conn, BRONZE_SCHEMA, AUDIT_TABLE):
             return
         conn.execute(sql.SQL("create table if not exists {}.{} (" + _COLUMNS_DDL + ")").format(schema, table))
-        for column, text in _COMMENTS.items():
+        for column, text in AUDIT_COMMENTS.items():
             target = sql.SQL("table {}.{}").format(schema, table)
             if column:
                 target = sql.SQL("column {}.{}.{}").format(schema, table, sql.Identifier(column))

@@ -1,10 +1,15 @@
-"""The one DbtProject of carehouse, and keeping its manifest current."""
+"""The one DbtProject of carehouse, the dbt it runs, and keeping its manifest current."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 from dagster_dbt import DbtProject
+from filelock import FileLock
 
 from warehouse.settings import Settings, get_settings
 
@@ -12,25 +17,37 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 # Files whose change makes the parsed manifest stale.
 _PROJECT_INPUTS = ("dbt_project.yml", "profiles.yml", "models", "macros", "tests", "snapshots", "analyses")
+# A parse of the whole project takes seconds; a second process waits for the first one's manifest.
+_PARSE_LOCK_TIMEOUT_S = 300
 
 # dbt's files (parsed manifest, partial parse, logs) live under the carehouse home, never in the
 # repository checkout; the same folder is DBT_TARGET_PATH for every dbt process carehouse starts.
 carehouse_dbt = DbtProject(project_dir=DBT_PROJECT_DIR, target_path=get_settings().dbt_target_dir)
 
 
-def dbt_process_env(settings: Settings) -> dict[str, str]:
-    """Everything a dbt process carehouse starts needs beyond ``os.environ``: the connection and
-    the gold key's session settings, and where its files go: this project's target folder under
-    the carehouse home (dagster-dbt also copies partial_parse.msgpack from DBT_TARGET_PATH into
-    each invocation's own folder), with a file log at info level (debug repeats every statement:
+def dbt_executable() -> str:
+    """The dbt installed beside the running Python, so that ``.venv/bin/carehouse`` works without
+    an activated virtualenv (PATH then lacks ``.venv/bin``); else whatever PATH has."""
+    return shutil.which("dbt", path=str(Path(sys.executable).parent)) or shutil.which("dbt") or "dbt"
+
+
+def dbt_files_env() -> dict[str, str]:
+    """Where a dbt process carehouse starts puts its files: this project's target folder under the
+    carehouse home (dagster-dbt also copies partial_parse.msgpack from DBT_TARGET_PATH into each
+    invocation's own folder), with a file log at info level (debug repeats every statement:
     megabytes per build)."""
     target = str(carehouse_dbt.project_dir / carehouse_dbt.target_path)
-    return {
-        **settings.dbt_env(),
-        "DBT_TARGET_PATH": target,
-        "DBT_LOG_PATH": target,
-        "DBT_LOG_LEVEL_FILE": "info",
-    }
+    return {"DBT_TARGET_PATH": target, "DBT_LOG_PATH": target, "DBT_LOG_LEVEL_FILE": "info"}
+
+
+def dbt_process_env(settings: Settings) -> dict[str, str]:
+    """Everything a dbt process carehouse starts needs beyond ``os.environ``: the connection, the
+    gold key's session settings and where its files go (starts the embedded server if needed)."""
+    return {**settings.dbt_env(), **dbt_files_env()}
+
+
+def dbt_project_args() -> list[str]:
+    return ["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
 
 
 def _newest_input_mtime() -> float:
@@ -44,25 +61,32 @@ def _newest_input_mtime() -> float:
     return newest
 
 
+def _is_stale(manifest: Path) -> bool:
+    return not manifest.exists() or manifest.stat().st_mtime < _newest_input_mtime()
+
+
 def ensure_manifest() -> Path:
     """Parse the dbt project when its manifest is missing or older than its sources.
 
-    ``dbt parse`` needs no database connection (profiles.yml has defaults), so loading the
-    Dagster definitions never starts the warehouse.
+    Runs at import of the Dagster definitions, so it must not need a running server nor the
+    user's environment: ``dbt parse`` renders the profile but never connects, and gets the
+    connection facts known without starting anything (the same ones runs use, or dbt's partial
+    parsing would start over at the first run).
     """
     manifest = carehouse_dbt.manifest_path
-    if not manifest.exists() or manifest.stat().st_mtime < _newest_input_mtime():
-        _export_known_connection()
-        carehouse_dbt.preparer.prepare(carehouse_dbt)
+    if not _is_stale(manifest):
+        return manifest
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(manifest.with_suffix(".parse-lock"), timeout=_PARSE_LOCK_TIMEOUT_S):
+        if _is_stale(manifest):  # another process may have parsed while this one waited
+            _parse(get_settings())
     return manifest
 
 
-def _export_known_connection() -> None:
-    """Parse with the connection the runs will use when it is known without starting anything:
-    dbt's partial parsing starts over whenever the rendered profile differs."""
-    from warehouse.embedded import EmbeddedPostgres
-
-    settings = get_settings()
-    if settings.uses_embedded_server and not EmbeddedPostgres(settings.pgdata_dir).status().running:
-        return
-    settings.export_dbt_env()
+def _parse(settings: Settings) -> None:
+    env = {**os.environ, **settings.known_connection_facts().dbt_env(), **dbt_files_env()}
+    command = [dbt_executable(), "parse", "--quiet", *dbt_project_args()]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=DBT_PROJECT_DIR)
+    if done.returncode != 0:
+        output = (done.stdout + done.stderr).strip()
+        raise RuntimeError(f"dbt parse failed (exit {done.returncode}):\n{output}")

@@ -2,6 +2,7 @@
 
 from dagster import (
     AssetSelection,
+    DefaultScheduleStatus,
     RetryPolicy,
     RunRequest,
     ScheduleEvaluationContext,
@@ -54,7 +55,12 @@ def extract_run_config(
     return {"ops": ops}
 
 
-@schedule(job=daily_pipeline, cron_schedule="0 6 * * *", execution_timezone="UTC")
+@schedule(
+    job=daily_pipeline,
+    cron_schedule="0 6 * * *",
+    execution_timezone="UTC",
+    default_status=DefaultScheduleStatus.RUNNING,  # on as soon as the daemon runs, as documented
+)
 def daily_pipeline_schedule(context: ScheduleEvaluationContext) -> RunRequest:
     """Every day at 06:00 UTC, load that day's extract."""
     day = context.scheduled_execution_time.date().isoformat()

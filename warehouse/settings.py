@@ -35,8 +35,17 @@ DEFAULT_KEEP_RUNS = 10
 DBT_ENV_PREFIX = "CAREHOUSE_PG"
 
 
+# Seconds to wait for an external server to answer before saying it does not (libpq's default
+# is to wait forever on a host that drops packets).
+CONNECT_TIMEOUT_S = 5
+
+
 class SettingsError(ValueError):
     """A carehouse environment variable holds something carehouse cannot use (one-line message)."""
+
+
+class WarehouseUnreachableError(SettingsError):
+    """The server ``CAREHOUSE_DSN`` names does not accept a connection (one-line message, no password)."""
 
 
 @dataclass(frozen=True)
@@ -46,21 +55,74 @@ class ConnectionFacts:
     host: str
     port: int
     user: str
-    password: str
+    password: str = field(repr=False)
     dbname: str
 
     @classmethod
     def from_dsn(cls, dsn: str) -> ConnectionFacts:
-        parts = urlsplit(dsn)
+        # Messages name the part that is wrong, never the DSN itself: it may carry a password.
+        try:
+            parts = urlsplit(dsn)
+            port = parts.port
+        except ValueError:
+            raise SettingsError(
+                f"{ENV_DSN} is not a valid postgresql:// URL (host or port malformed), e.g. "
+                "postgresql://user:password@host:5432/database"
+            ) from None
         if parts.scheme not in ("postgresql", "postgres"):
             raise SettingsError(f"{ENV_DSN} must be a postgresql:// URL (got scheme {parts.scheme!r})")
         return cls(
             host=parts.hostname or "127.0.0.1",
-            port=parts.port or 5432,
+            port=port or 5432,
             user=unquote(parts.username or "postgres"),
             password=unquote(parts.password or ""),
             dbname=(parts.path or "/postgres").lstrip("/") or "postgres",
         )
+
+    @property
+    def location(self) -> str:
+        """``host:port/dbname``: where, for messages (no user, no password)."""
+        return f"{self.host}:{self.port}/{self.dbname}"
+
+    def dbt_env(self) -> dict[str, str]:
+        """The variables dbt_project/profiles.yml reads (it has no defaults)."""
+        return {
+            f"{DBT_ENV_PREFIX}HOST": self.host,
+            f"{DBT_ENV_PREFIX}PORT": str(self.port),
+            f"{DBT_ENV_PREFIX}USER": self.user,
+            f"{DBT_ENV_PREFIX}PASSWORD": self.password,
+            f"{DBT_ENV_PREFIX}DATABASE": self.dbname,
+        }
+
+
+# External DSNs that answered in this process: checked once, not on every Settings object.
+_answered: set[str] = set()
+
+
+def check_reachable(dsn: str) -> None:
+    """Connect once to ``dsn``; raise WarehouseUnreachableError with the reason when that fails,
+    so a wrong ``CAREHOUSE_DSN`` is one line before any work starts, not a traceback after it."""
+    if dsn in _answered:
+        return
+    facts = ConnectionFacts.from_dsn(dsn)
+    import psycopg
+
+    try:
+        psycopg.connect(dsn, connect_timeout=CONNECT_TIMEOUT_S).close()
+    except psycopg.OperationalError as exc:
+        raise WarehouseUnreachableError(
+            f"cannot connect to Postgres at {facts.location} ({_reason(exc)}) — check {ENV_DSN}"
+        ) from None
+    _answered.add(dsn)
+
+
+def _reason(exc: Exception) -> str:
+    """libpq's reason without its preamble: 'connection refused', 'password authentication
+    failed for user "x"', … (libpq never quotes the password back)."""
+    first_line = (str(exc).strip().splitlines() or ["unknown error"])[0]
+    reason = first_line.rpartition(" failed: ")[2] if " failed: " in first_line else first_line
+    reason = reason.removeprefix("FATAL:").strip()
+    return reason[:1].lower() + reason[1:]
 
 
 def without_password(dsn: str) -> str:
@@ -140,8 +202,10 @@ class Settings:
 
     @cached_property
     def dsn(self) -> str:
-        """The DSN of the warehouse; starts the embedded server on first use when no DSN is set."""
+        """The DSN of a warehouse that answers: the external server is checked once per process,
+        the embedded one is started on first use."""
         if self.external_dsn:
+            check_reachable(self.external_dsn)
             return self.external_dsn
         from warehouse.embedded import EmbeddedPostgres
 
@@ -149,7 +213,18 @@ class Settings:
 
     @property
     def connection_facts(self) -> ConnectionFacts:
-        return ConnectionFacts.from_dsn(self.dsn)
+        """Where the warehouse is; an external DSN is only parsed here, not connected to."""
+        return ConnectionFacts.from_dsn(self.external_dsn or self.dsn)
+
+    def known_connection_facts(self) -> ConnectionFacts:
+        """The connection facts without starting or connecting to anything (for ``dbt parse``,
+        which renders the profile but never connects): the external DSN's, or the embedded
+        server's, whose password is left out (dbt's partial parse does not hash it)."""
+        if self.external_dsn:
+            return ConnectionFacts.from_dsn(self.external_dsn)
+        from warehouse.embedded import EmbeddedPostgres
+
+        return EmbeddedPostgres(self.pgdata_dir).facts_without_password()
 
     def dbt_env(self) -> dict[str, str]:
         """Environment variables for dbt: the connection (read by dbt_project/profiles.yml) and
@@ -157,15 +232,7 @@ class Settings:
         ``warehouse.keys``)."""
         from warehouse.keys import gold_key, pgoptions
 
-        facts = self.connection_facts
-        return {
-            f"{DBT_ENV_PREFIX}HOST": facts.host,
-            f"{DBT_ENV_PREFIX}PORT": str(facts.port),
-            f"{DBT_ENV_PREFIX}USER": facts.user,
-            f"{DBT_ENV_PREFIX}PASSWORD": facts.password,
-            f"{DBT_ENV_PREFIX}DATABASE": facts.dbname,
-            "PGOPTIONS": pgoptions(gold_key(self)),
-        }
+        return {**self.connection_facts.dbt_env(), "PGOPTIONS": pgoptions(gold_key(self))}
 
     def export_dbt_env(self) -> None:
         """Put the dbt connection variables into this process's environment (for dbt subprocesses)."""

@@ -20,6 +20,7 @@ import pyarrow as pa
 from dlt.sources import DltResource
 
 from ingestion.bronze_loads import committed_source_files
+from ingestion.bronze_pipeline import declare_tables
 from ingestion.landing import DATA_FILE_PATTERN
 from ingestion.landing_audit import LandingScope, batch_folders, loadable_files, verify_scope
 from ingestion.landing_lines import (
@@ -70,6 +71,11 @@ REJECTED_HINTS: dict[str, dict[str, object]] = {
     "raw_line": {"data_type": "text", "nullable": False},
     **_LINEAGE_HINTS,
 }
+EVENTS_DESCRIPTION = (
+    "The hospitals' admission, transfer and discharge stream: one row per Kafka-like record"
+    " (topic, partition, offset, producer time) with the record as jsonb, appended exactly once"
+    " per verified micro-batch."
+)
 LOG_HINTS = {**FILE_LOG_HINTS, **{k: v for k, v in _LINEAGE_HINTS.items() if k != "line_number"}}
 
 
@@ -192,7 +198,6 @@ _ROUTES = {
 def adt_bronze_source(settings_factory: Callable[[], Settings] = get_settings) -> list[DltResource]:
     """The ADT event stream; settings are read when the load runs."""
 
-    @dlt.resource(name=EVENTS_TABLE, write_disposition="append")
     def adt_events() -> Iterator[object]:
         """New micro-batches of admission, transfer and discharge records, raw, with stream metadata."""
         settings = settings_factory()
@@ -208,4 +213,12 @@ def adt_bronze_source(settings_factory: Callable[[], Settings] = get_settings) -
                     create_table_variant=True,
                 )
 
-    return [adt_events]
+    resource = dlt.resource(adt_events, name=EVENTS_TABLE, write_disposition="append")
+    return [
+        declare_tables(
+            resource,
+            description=EVENTS_DESCRIPTION,
+            columns=EVENT_HINTS,
+            routed=[(REJECTED_TABLE, REJECTED_HINTS, ()), (FILE_LOG_TABLE, LOG_HINTS, ())],
+        )
+    ]

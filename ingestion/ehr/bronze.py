@@ -28,7 +28,8 @@ from dlt.sources import DltResource
 from psycopg import sql
 
 from ingestion.bronze_loads import committed_source_files
-from ingestion.ehr.resources import ENTITIES
+from ingestion.bronze_pipeline import declare_tables
+from ingestion.ehr.resources import DESCRIPTIONS, ENTITIES
 from ingestion.landing import DATA_FILE_PATTERN
 from ingestion.landing_audit import LandingScope, batch_folders, loadable_files, verify_scope
 from ingestion.landing_lines import (
@@ -212,11 +213,6 @@ def _route(kind: str, entity: str) -> tuple[str, dict[str, dict[str, object]], t
 def _entity_resource(
     entity: str, settings_factory: Callable[[], Settings], on_file: Callable[[str, Path], None] | None
 ) -> DltResource:
-    @dlt.resource(
-        name=bronze_table(entity),
-        write_disposition="append",
-        primary_key=_LINE_KEY,
-    )
     def load_entity() -> Iterator[pa.Table]:
         settings = settings_factory()
         ingested_at = datetime.now(UTC)
@@ -238,7 +234,15 @@ def _entity_resource(
                 on_file(entity, path)
 
     load_entity.__doc__ = f"New {entity} NDJSON lines from the EHR landing zone, raw, with lineage."
-    return load_entity
+    resource = dlt.resource(
+        load_entity, name=bronze_table(entity), write_disposition="append", primary_key=_LINE_KEY
+    )
+    return declare_tables(
+        resource,
+        description=f"{DESCRIPTIONS[entity]} Raw NDJSON lines as jsonb, with landing lineage.",
+        columns=RESOURCE_HINTS,
+        routed=[(REJECTED_TABLE, REJECTED_HINTS, _LINE_KEY), (FILE_LOG_TABLE, LOG_HINTS, ("source_file",))],
+    )
 
 
 @dlt.source(name=SOURCE_NAME, max_table_nesting=0)

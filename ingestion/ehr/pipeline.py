@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import dlt
 from dlt.common.pipeline import LoadInfo
 
-from ingestion.bronze_loads import bronze_load
+from ingestion.bronze_loads import LoadResult, bronze_load, normalized_rows
 from ingestion.bronze_pipeline import LOADER_FILE_FORMAT, bronze_pipeline
-from ingestion.ehr.bronze import FILE_LOG_TABLE, ehr_bronze_source
+from ingestion.ehr.bronze import FILE_LOG_TABLE, REJECTED_TABLE, ehr_bronze_source
 from warehouse.settings import Settings, get_settings
 
 PIPELINE_NAME = "carehouse_ehr"
@@ -22,21 +21,11 @@ def ehr_pipeline(settings: Settings | None = None, *, with_credentials: bool = T
     return bronze_pipeline(PIPELINE_NAME, settings, with_credentials=with_credentials)
 
 
-@dataclass(frozen=True)
-class BronzeLoadResult:
-    rows_by_table: dict[str, int]
-    files: int
-
-    @property
-    def rows(self) -> int:
-        return sum(self.rows_by_table.values())
-
-
 def load_ehr_to_bronze(
     settings: Settings | None = None,
     on_file: Callable[[str, Path], None] | None = None,
     on_wait: Callable[[str], None] | None = None,
-) -> BronzeLoadResult:
+) -> LoadResult:
     """Land every new complete EHR file in bronze (used by ``python -m ingestion.ehr`` and the bench)."""
     settings = settings or get_settings()
     files: list[Path] = []
@@ -51,6 +40,7 @@ def load_ehr_to_bronze(
             ehr_bronze_source(lambda: settings, on_file=count_file), loader_file_format=LOADER_FILE_FORMAT
         )
         info.raise_on_failed_jobs()
-        row_counts = dict(pipeline.last_trace.last_normalize_info.row_counts) if files else {}
-    rows = {t: n for t, n in row_counts.items() if not t.startswith("_dlt") and t != FILE_LOG_TABLE}
-    return BronzeLoadResult(rows_by_table=rows, files=len(files))
+        counts = normalized_rows(pipeline) if files else {}
+    rejected = counts.pop(REJECTED_TABLE, 0)
+    counts.pop(FILE_LOG_TABLE, None)
+    return LoadResult(source="ehr", files=len(files), rows_by_table=counts, rejected_rows=rejected)

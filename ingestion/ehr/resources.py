@@ -31,3 +31,18 @@ RESOURCE_TYPES: dict[str, str] = {
 }
 
 EHR_SYSTEMS: tuple[str, ...] = ("athena", "epic")
+
+# What each bronze.ehr__<entity> table holds (FHIR R4 / US Core): the table's description in
+# bronze's dlt schema and in Dagster. PHI marks the tables that carry direct identifiers.
+DESCRIPTIONS: dict[str, str] = {
+    "organization": "FHIR Organization resources: the hospitals and the departments that provide care.",
+    "location": "FHIR Location resources: the sites and wards where encounters take place.",
+    "practitioner": "FHIR Practitioner resources: clinicians with their NPI and name (PHI of staff).",
+    "practitionerrole": "FHIR PractitionerRole resources: which practitioner works where, in which role.",
+    "patient": "FHIR Patient resources (US Core): identifiers, MRN, name, birth date, address (PHI).",
+    "coverage": "FHIR Coverage resources: each patient's insurance plan and payer over time.",
+    "encounter": "FHIR Encounter resources: visits and stays with status, class, period and provider.",
+    "condition": "FHIR Condition resources: ICD-10-CM diagnoses recorded against encounters.",
+    "procedure": "FHIR Procedure resources: CPT procedures performed during encounters.",
+    "diagnosticreport": "FHIR DiagnosticReport resources: reports (e.g. imaging, labs) tied to encounters.",
+}

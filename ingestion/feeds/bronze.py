@@ -27,6 +27,7 @@ import dlt
 import pyarrow as pa
 from dlt.sources import DltResource
 
+from ingestion.bronze_pipeline import declare_tables
 from ingestion.feeds.config import (
     FILE_LOG_TABLE,
     REJECTED_TABLE,
@@ -115,13 +116,18 @@ def read_feed_file(
     return items, report
 
 
-def _describe(table: str, feeds: tuple[FeedConfig, ...]) -> str:
-    """Table description: which feeds land here and how silver reads them."""
+def _describe(table: str, config: LoadConfig, feeds: tuple[FeedConfig, ...]) -> str:
+    """Table description: what the table holds (the load config's ``tables:``), which feeds land
+    here and how silver reads them."""
     parts = []
     for feed in feeds:
         watermark = f", watermark {feed.watermark_column}" if feed.watermark_column else ""
         parts.append(f"{feed.name} ({feed.load_type}, primary key {', '.join(feed.primary_key)}{watermark})")
-    return f"Raw CSV rows, appended once per file, all columns text, with lineage. Feeds: {'; '.join(parts)}"
+    meaning = config.descriptions.get(table, "CSV feed rows.")
+    return (
+        f"{meaning} Raw CSV rows, appended once per file, all columns text, with lineage. "
+        f"Feeds: {'; '.join(parts)}"
+    )
 
 
 def _table_resource(
@@ -131,7 +137,7 @@ def _table_resource(
     on_file: Callable[[FileReport], None] | None,
 ) -> DltResource:
     feeds = config.feeds_of(table)
-    description = _describe(table, feeds)
+    description = _describe(table, config, feeds)
 
     def load_table() -> Iterator[object]:
         settings = settings_factory()
@@ -148,9 +154,15 @@ def _table_resource(
                 if on_file is not None:
                     on_file(report)
 
-    load_table.__doc__ = description  # before decorating: Dagster shows the function's docstring
+    load_table.__doc__ = description
     resource = dlt.resource(load_table, name=table, write_disposition="append")
-    return resource.apply_hints(additional_table_hints={"description": description})
+    # the CSV columns are known only once files arrive: the lineage columns are what is declared
+    return declare_tables(
+        resource,
+        description=description,
+        columns=LINEAGE_HINTS,
+        routed=[(REJECTED_TABLE, REJECTED_HINTS, ()), (FILE_LOG_TABLE, FILE_LOG_HINTS, ())],
+    )
 
 
 def _audit_resource(table: str, hints: Hints, doc: str) -> DltResource:
@@ -158,7 +170,8 @@ def _audit_resource(table: str, hints: Hints, doc: str) -> DltResource:
         yield from ()
 
     audit.__doc__ = doc
-    return dlt.resource(audit, name=table, write_disposition="append", columns=hints)
+    resource = dlt.resource(audit, name=table, write_disposition="append")
+    return declare_tables(resource, description=doc, columns=hints)
 
 
 @dlt.source(name=SOURCE_NAME, max_table_nesting=0)

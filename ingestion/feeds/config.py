@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -57,6 +57,9 @@ class FeedConfig:
 class LoadConfig:
     feeds: tuple[FeedConfig, ...]
     source: Path | None = None
+    # what each bronze table holds (the config's optional ``tables:`` section), for its
+    # description in bronze's dlt schema and in Dagster
+    descriptions: dict[str, str] = field(default_factory=dict)
 
     @property
     def active_feeds(self) -> tuple[FeedConfig, ...]:
@@ -105,8 +108,9 @@ def load_config(config_path: Path | str | None = None) -> LoadConfig:
 def parse_config(document: Any, source: Path | None = None) -> LoadConfig:
     """Validate a parsed YAML document into a :class:`LoadConfig`."""
     where = f"load config {source}" if source else "load config"
-    if not isinstance(document, dict) or set(document) != {"feeds"}:
-        raise LoadConfigError(f"{where}: expected a mapping with exactly one key, 'feeds'")
+    if not isinstance(document, dict) or "feeds" not in document or set(document) - {"feeds", "tables"}:
+        raise LoadConfigError(f"{where}: expected a mapping with the key 'feeds' (and optionally 'tables')")
+    descriptions = _descriptions(document.get("tables"), where)
     entries = document["feeds"]
     if not isinstance(entries, list) or not entries:
         raise LoadConfigError(f"{where}: 'feeds' must be a non-empty list")
@@ -120,7 +124,18 @@ def parse_config(document: Any, source: Path | None = None) -> LoadConfig:
                 f"already defined by feeds[{seen[key]}]"
             )
         seen[key] = index
-    return LoadConfig(feeds=feeds, source=source)
+    return LoadConfig(feeds=feeds, source=source, descriptions=descriptions)
+
+
+def _descriptions(tables: Any, where: str) -> dict[str, str]:
+    """``tables: {<bronze table>: <what it holds>}``; optional, and no table needs an entry."""
+    if tables is None:
+        return {}
+    if not isinstance(tables, dict) or not all(
+        isinstance(name, str) and isinstance(text, str) and text.strip() for name, text in tables.items()
+    ):
+        raise LoadConfigError(f"{where}: 'tables' must map bronze table names to non-empty descriptions")
+    return {name: " ".join(text.split()) for name, text in tables.items()}
 
 
 def _parse_feed(entry: Any, where: str) -> FeedConfig:

@@ -1,15 +1,14 @@
-"""The dlt pipeline that appends the CSV feeds of the load config to bronze, and its result."""
+"""The dlt pipeline that appends the CSV feeds of the load config to bronze."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import dlt
 
-from ingestion.bronze_loads import bronze_load
+from ingestion.bronze_loads import LoadResult, SchemaChange, bronze_load, normalized_rows
 from ingestion.bronze_pipeline import LOADER_FILE_FORMAT, bronze_pipeline
 from ingestion.feeds.bronze import FileReport, feeds_bronze_source
 from ingestion.feeds.config import LoadConfig, feed_tables, load_config
@@ -26,31 +25,6 @@ def feeds_pipeline(settings: Settings | None = None, *, with_credentials: bool =
     return bronze_pipeline(PIPELINE_NAME, settings, with_credentials=with_credentials)
 
 
-@dataclass(frozen=True)
-class FeedLoadResult:
-    """What one load did: rows per bronze table (every table of the config, zeros included),
-    the files it loaded, and the feeds it skipped because they are inactive."""
-
-    rows_by_table: dict[str, int]
-    files: tuple[FileReport, ...]
-    skipped_feeds: tuple[str, ...]
-    # landing folders with complete CSV files that no feed claims: {system}/{entity} -> files
-    unclaimed_folders: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def rows(self) -> int:
-        """Data rows (the audit tables not counted)."""
-        return sum(report.rows_loaded for report in self.files)
-
-    @property
-    def rejected_rows(self) -> int:
-        return sum(report.rows_rejected for report in self.files)
-
-    @property
-    def schema_changes(self) -> tuple[FileReport, ...]:
-        return tuple(report for report in self.files if report.schema_changed)
-
-
 def load_feeds_to_bronze(
     settings: Settings | None = None,
     config_path: Path | str | None = None,
@@ -58,7 +32,7 @@ def load_feeds_to_bronze(
     *,
     config: LoadConfig | None = None,
     on_wait: Callable[[str], None] | None = None,
-) -> FeedLoadResult:
+) -> LoadResult:
     """Append every new file of a complete batch of every active feed to bronze."""
     settings = settings or get_settings()
     config = config or load_config(config_path)
@@ -73,13 +47,19 @@ def load_feeds_to_bronze(
         source = feeds_bronze_source(lambda: settings, config, on_file=record)
         info = pipeline.run(source, loader_file_format=LOADER_FILE_FORMAT)
         info.raise_on_failed_jobs()
-        normalized = pipeline.last_trace.last_normalize_info if files else None
-        counts = dict(normalized.row_counts) if normalized else {}
-    return FeedLoadResult(
-        rows_by_table={table: int(counts.get(table, 0)) for table in feed_tables(config)},
-        files=tuple(files),
-        skipped_feeds=tuple(feed.name for feed in config.inactive_feeds),
+        counts = normalized_rows(pipeline) if files else {}
+    return LoadResult(
+        source="feeds",
+        files=len(files),
+        rows_by_table={table: counts.get(table, 0) for table in feed_tables(config, include_audit=False)},
+        rejected_rows=sum(report.rows_rejected for report in files),
+        schema_changes=tuple(
+            SchemaChange(report.source_file, report.columns_added, report.columns_missing)
+            for report in files
+            if report.schema_changed
+        ),
         unclaimed_folders=report_unclaimed_folders(config, settings),
+        skipped_feeds=tuple(feed.name for feed in config.inactive_feeds),
     )
 
 

@@ -18,7 +18,7 @@ import dlt
 import pyarrow as pa
 from dlt.sources import DltResource
 
-from ingestion.bronze_loads import bronze_load
+from ingestion.bronze_loads import LoadResult, bronze_load, normalized_rows
 from ingestion.bronze_pipeline import BRONZE_SCHEMA, LOADER_FILE_FORMAT, bronze_pipeline
 from warehouse.connection import connect, table_exists
 from warehouse.settings import Settings, get_settings
@@ -29,6 +29,10 @@ SOURCE_NAME = "reference"
 ICD10_TABLE = "reference__icd10_cm"
 
 
+ICD10_DESCRIPTION = (
+    "The ICD-10-CM classification (chapters, blocks, categories, codes) from the simple-icd-10-cm"
+    " package, one row per code with its chapter and block; merged on code when a release changes."
+)
 ICD10_HINTS: dict[str, dict[str, object]] = {
     "code": {"data_type": "text", "nullable": False, "description": "ICD-10-CM code with its dot (E11.9)"},
     "description": {"data_type": "text", "nullable": False},
@@ -121,7 +125,7 @@ def reference_source(settings_factory: Callable[[], Settings] = get_settings) ->
             return
         yield icd10_cm_table(datetime.now(UTC))
 
-    return [icd10_cm]
+    return [icd10_cm.apply_hints(additional_table_hints={"description": ICD10_DESCRIPTION})]
 
 
 REFERENCE_PIPELINE_NAME = "carehouse_reference"
@@ -132,10 +136,13 @@ def reference_pipeline(settings: Settings | None = None, *, with_credentials: bo
     return bronze_pipeline(REFERENCE_PIPELINE_NAME, settings, with_credentials=with_credentials)
 
 
-def load_reference_to_bronze(settings: Settings | None = None) -> int:
-    """Load the reference code sets; returns rows loaded (0 when already current)."""
+def load_reference_to_bronze(
+    settings: Settings | None = None, on_wait: Callable[[str], None] | None = None
+) -> LoadResult:
+    """Load the reference code sets (no rows when bronze already holds the package's release)."""
     settings = settings or get_settings()
-    with bronze_load(reference_pipeline(settings), settings) as pipeline:
+    with bronze_load(reference_pipeline(settings), settings, on_wait=on_wait) as pipeline:
         info = pipeline.run(reference_source(lambda: settings), loader_file_format=LOADER_FILE_FORMAT)
         info.raise_on_failed_jobs()
-        return int(pipeline.last_trace.last_normalize_info.row_counts.get(ICD10_TABLE, 0))
+        counts = normalized_rows(pipeline)
+    return LoadResult(source="reference", files=0, rows_by_table={ICD10_TABLE: counts.get(ICD10_TABLE, 0)})

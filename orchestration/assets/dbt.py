@@ -5,9 +5,11 @@ import uuid
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey, AssetSpec
+from dagster import AssetCheckSpec, AssetExecutionContext, AssetKey, AssetSpec
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
+from orchestration.assets.dbt_checks import describe_test
+from orchestration.assets.owners import ANALYTICS_ENGINEERING
 from orchestration.dbt_project import carehouse_dbt, dbt_process_env, ensure_manifest
 from orchestration.housekeeping import DBT_TARGETS_KEPT, prune_dbt_targets
 from warehouse.lock import writer_lock
@@ -34,7 +36,26 @@ class CarehouseDbtTranslator(DagsterDbtTranslator):
         relation = props.get("identifier") or props.get("alias") or props["name"]
         layer = props.get("schema") or "dbt"
         group = "bronze" if props["resource_type"] == "source" else layer
-        return spec.replace_attributes(key=AssetKey([layer, relation]), group_name=group)
+        return spec.replace_attributes(
+            key=AssetKey([layer, relation]), group_name=group, owners=[ANALYTICS_ENGINEERING]
+        )
+
+    def get_asset_check_spec(
+        self, asset_spec: AssetSpec, manifest: Mapping[str, Any], unique_id: str, project: Any
+    ) -> AssetCheckSpec | None:
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if spec is None or spec.description:
+            return spec
+        return AssetCheckSpec(
+            name=spec.name,
+            asset=spec.asset_key,
+            description=describe_test(manifest, unique_id),
+            additional_deps=spec.additional_deps,
+            metadata=spec.metadata,
+            blocking=spec.blocking,
+            automation_condition=spec.automation_condition,
+            partitions_def=spec.partitions_def,
+        )
 
 
 DBT_TRANSLATOR = CarehouseDbtTranslator()
@@ -52,10 +73,13 @@ def _dbt_build(context: AssetExecutionContext, dbt: DbtCliResource, *extra_args:
     with writer_lock(settings, f"dbt {context.op_def.name}", on_wait=context.log.info):
         ensure_schemas_and_roles(settings)
         os.environ.update(dbt_process_env(settings))  # dagster-dbt hands os.environ to dbt
+        os.environ["DBT_USE_COLORS"] = "false"  # its lines land in run logs and files, not a terminal
         # room for this build's folder first: Dagster may close this generator after its last event
         prune_dbt_targets(settings, keep=DBT_TARGETS_KEPT - 1)
         target = settings.dbt_runs_dir / f"{context.op_def.name}-{context.run_id[:8]}-{uuid.uuid4().hex[:6]}"
-        yield from dbt.cli(["build", *extra_args], context=context, target_path=target).stream()
+        # row counts: one cheap count(*) per materialized table, attached to its materialization
+        invocation = dbt.cli(["build", *extra_args], context=context, target_path=target)
+        yield from invocation.stream().fetch_row_counts()
 
 
 @dbt_assets(

@@ -1,8 +1,6 @@
 """The EHR feed as assets: the simulated extract in the landing zone, then dlt into bronze."""
 
-from datetime import UTC, date, datetime
-
-from dagster import AssetExecutionContext, Config, MaterializeResult, asset
+from dagster import AssetExecutionContext, MaterializeResult, asset
 from pydantic import Field
 
 from ingestion.ehr.bronze import ehr_bronze_source
@@ -10,21 +8,17 @@ from ingestion.ehr.pipeline import ehr_pipeline
 from ingestion.ehr.simulator import simulate_ehr_extract
 from orchestration.assets.bronze import bronze_dlt_assets
 from orchestration.assets.keys import EHR_EXTRACT_KEY, LANDING_BATCHES_KEY
-from orchestration.assets.landing import simulator_step
+from orchestration.assets.landing import DayConfig, simulator_step
+from orchestration.assets.owners import DATA_ENGINEERING
 
 
-class EhrExtractConfig(Config):
+class EhrExtractConfig(DayConfig):
     """Which day's extract the simulated EHR sends (the first one is the full history)."""
 
-    extract_date: str = Field(default="", description="YYYY-MM-DD; empty means today (UTC)")
-    seed: int = Field(default=42, description="same seed and date give byte-identical files")
     patients: int = Field(default=5000, description="patients across both EHR systems")
 
-    def resolved_date(self) -> date:
-        return date.fromisoformat(self.extract_date) if self.extract_date else datetime.now(UTC).date()
 
-
-@asset(key=EHR_EXTRACT_KEY, group_name="landing", kinds={"python", "fhir"})
+@asset(key=EHR_EXTRACT_KEY, group_name="landing", kinds={"python", "fhir"}, owners=[DATA_ENGINEERING])
 def ehr_extract(context: AssetExecutionContext, config: EhrExtractConfig) -> MaterializeResult:
     """FHIR R4 NDJSON bulk files the two EHR systems drop in the landing zone (simulated)."""
     with simulator_step(context, "simulate ehr") as settings:

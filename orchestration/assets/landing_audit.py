@@ -11,15 +11,24 @@ gained files silently.
 from dagster import AssetExecutionContext, MaterializeResult, asset
 
 from ingestion.landing import BatchStatus
-from ingestion.landing_audit import open_problems
+from ingestion.landing_audit import AUDIT_COLUMNS, AUDIT_COMMENTS, open_problems
 from ingestion.landing_scopes import audit_landing_zone
 from orchestration.assets.keys import LANDING_BATCHES_KEY, LANDING_KEYS
+from orchestration.assets.owners import DATA_ENGINEERING
+from orchestration.assets.table_schema import COLUMN_SCHEMA_KEY, schema_from_ddl
 from warehouse.lock import writer_lock
 from warehouse.schemas import ensure_schemas_and_roles
 from warehouse.settings import get_settings
 
 
-@asset(key=LANDING_BATCHES_KEY, group_name="bronze", deps=list(LANDING_KEYS), kinds={"python", "postgres"})
+@asset(
+    key=LANDING_BATCHES_KEY,
+    group_name="bronze",
+    deps=list(LANDING_KEYS),
+    kinds={"python", "postgres"},
+    owners=[DATA_ENGINEERING],
+    metadata={COLUMN_SCHEMA_KEY: schema_from_ddl(AUDIT_COLUMNS, AUDIT_COMMENTS)},
+)
 def landing_batches(context: AssetExecutionContext) -> MaterializeResult:
     """One row per landing batch: its verification against manifest.json (status, problems)."""
     settings = get_settings()

@@ -6,10 +6,7 @@ feed is a config line (same table, no new asset) and a new table is a config lin
 reload of the code location.
 """
 
-from datetime import UTC, date, datetime
-
-from dagster import AssetExecutionContext, Config, MaterializeResult, asset
-from pydantic import Field
+from dagster import AssetExecutionContext, MaterializeResult, asset
 
 from ingestion.billing.simulator import simulate_revenue_cycle_day
 from ingestion.feeds.bronze import feeds_bronze_source
@@ -17,22 +14,19 @@ from ingestion.feeds.config import load_config
 from ingestion.feeds.pipeline import feeds_pipeline, report_unclaimed_folders
 from orchestration.assets.bronze import bronze_dlt_assets
 from orchestration.assets.keys import EHR_EXTRACT_KEY, LANDING_BATCHES_KEY, REVENUE_LANDING_KEY
-from orchestration.assets.landing import simulator_step
+from orchestration.assets.landing import DayConfig, simulator_step
+from orchestration.assets.owners import DATA_ENGINEERING
 from warehouse.settings import Settings
 
 
-class RevenueCycleDayConfig(Config):
-    """Which day the billing systems extract and the payers' claim files arrive."""
-
-    extract_date: str = Field(default="", description="YYYY-MM-DD; empty means today (UTC)")
-    seed: int = Field(default=42, description="same seed, date and EHR landing give byte-identical files")
-
-    def resolved_date(self) -> date:
-        return date.fromisoformat(self.extract_date) if self.extract_date else datetime.now(UTC).date()
-
-
-@asset(key=REVENUE_LANDING_KEY, group_name="landing", kinds={"python", "csv"}, deps=[EHR_EXTRACT_KEY])
-def revenue_cycle_files(context: AssetExecutionContext, config: RevenueCycleDayConfig) -> MaterializeResult:
+@asset(
+    key=REVENUE_LANDING_KEY,
+    group_name="landing",
+    kinds={"python", "csv"},
+    deps=[EHR_EXTRACT_KEY],
+    owners=[DATA_ENGINEERING],
+)
+def revenue_cycle_files(context: AssetExecutionContext, config: DayConfig) -> MaterializeResult:
     """Hospital billing extracts (both systems) and payer claim files (simulated from the EHR's
     encounters: the billing systems charge what the EHR documented)."""
     with simulator_step(context, "simulate revenue cycle") as settings:

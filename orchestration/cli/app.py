@@ -19,8 +19,33 @@ simulate_app = typer.Typer(
 db_app = typer.Typer(
     help="The warehouse database (embedded Postgres unless CAREHOUSE_DSN is set).", no_args_is_help=True
 )
+load_app = typer.Typer(
+    help="Land new data of one source in bronze with dlt (without the rest of the pipeline).",
+    no_args_is_help=True,
+)
 bench_app = typer.Typer(help="Benchmarks (figures go in the README).", no_args_is_help=True)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"carehouse {version('carehouse')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool | None,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
+    ] = None,
+) -> None:
+    """carehouse: a dbt-centric ELT warehouse for healthcare operations data."""
+
+
 app.add_typer(simulate_app, name="simulate")
+app.add_typer(load_app, name="load")
 app.add_typer(db_app, name="db")
 app.add_typer(bench_app, name="bench")
 
@@ -46,13 +71,14 @@ def parse_date(value: str | None) -> date:
 def describe_target(settings: Settings) -> str:
     if settings.uses_embedded_server:
         return f"embedded Postgres in {settings.pgdata_dir}"
+    # checks the server answers, so a wrong CAREHOUSE_DSN is one line before anything is printed
+    settings.dsn  # noqa: B018
     facts = settings.connection_facts
     return f"Postgres at {facts.host}:{facts.port}/{facts.dbname} (CAREHOUSE_DSN)"
 
 
 def say_waiting(message: str) -> None:
     console.print(f"[yellow]{message}[/]", highlight=False)
-
 
 
 def print_landing_problems(problems) -> None:  # problems: Iterable[ingestion.landing_audit.BatchProblem]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
 
@@ -13,7 +14,7 @@ from orchestration.cli.app import (
     db_app,
     describe_target,
 )
-from warehouse.settings import Settings, get_settings, without_password
+from warehouse.settings import CONNECT_TIMEOUT_S, Settings, get_settings, without_password
 
 
 def _embedded(settings: Settings):
@@ -50,13 +51,10 @@ def db_status() -> None:
     if not settings.uses_embedded_server:
         import psycopg
 
-        try:
-            with psycopg.connect(settings.dsn, connect_timeout=5) as conn:
-                version = conn.execute("show server_version").fetchone()[0]
-            console.print(f"up: {describe_target(settings)} (PostgreSQL {version})")
-        except psycopg.OperationalError:
-            console.print(f"[red]down:[/] {describe_target(settings)}")
-            raise typer.Exit(1) from None
+        # settings.dsn checks the server answers: "cannot connect … (reason)" is main's one line
+        with psycopg.connect(settings.dsn, connect_timeout=CONNECT_TIMEOUT_S) as conn:
+            version = conn.execute("show server_version").fetchone()[0]
+        console.print(f"up: {describe_target(settings)} (PostgreSQL {version})")
         return
     status = _embedded(settings).status()
     if status.running:
@@ -70,6 +68,20 @@ def db_status() -> None:
 def db_url() -> None:
     """Print a DSN for psql and GUI clients (starts the embedded server if needed)."""
     typer.echo(get_settings().dsn)
+
+
+@db_app.command("env")
+def db_env() -> None:
+    """Print shell `export` lines for dbt by hand: eval "$(carehouse db env)" (starts the embedded
+    server if needed).
+
+    They are the connection dbt_project/profiles.yml reads (password included: it is printed
+    because you asked for it, so keep it out of shared logs) and PGOPTIONS with the gold key's
+    session settings, without which gold's keys cannot be computed.
+    """
+    settings = get_settings()
+    for name, value in settings.dbt_env().items():
+        typer.echo(f"export {name}={shlex.quote(value)}")
 
 
 @db_app.command("psql", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
-import sys
-from pathlib import Path
 
 import typer
 
@@ -24,14 +21,13 @@ def dbt_command(ctx: typer.Context) -> None:
     The connection, the gold key's session settings and dbt's target folder (under the carehouse
     home) come from the same settings as every other step; the writer lock is held while dbt runs.
     """
-    from orchestration.dbt_project import DBT_PROJECT_DIR, dbt_process_env
+    from orchestration.dbt_project import dbt_executable, dbt_process_env, dbt_project_args
     from warehouse.lock import writer_lock
     from warehouse.schemas import ensure_schemas_and_roles
 
     settings = get_settings()
-    dbt = shutil.which("dbt", path=str(Path(sys.executable).parent)) or shutil.which("dbt") or "dbt"
-    project = ["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
+    command = [dbt_executable(), *ctx.args, *dbt_project_args()]
     with writer_lock(settings, "carehouse dbt", on_wait=say_waiting):
         ensure_schemas_and_roles(settings)
-        code = subprocess.call([dbt, *ctx.args, *project], env={**os.environ, **dbt_process_env(settings)})
+        code = subprocess.call(command, env={**os.environ, **dbt_process_env(settings)})
     raise typer.Exit(code)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import sys
+import time
+from enum import StrEnum
 from typing import Annotated
 
 import typer
+from rich.console import Console
 from rich.table import Table
 
 from orchestration.cli.app import (
@@ -21,49 +25,88 @@ from orchestration.cli.app import (
 from warehouse.settings import get_settings
 
 
+class LogLevel(StrEnum):
+    DEBUG = "DEBUG"
+    INFO = "INFO"
+    WARNING = "WARNING"
+    ERROR = "ERROR"
+
+
 @app.command()
 def run(
     extract_date: DateOption = None,
     seed: SeedOption = 42,
     patients: PatientsOption = 5000,
-    log_level: Annotated[str, typer.Option(help="Dagster console log level.")] = "INFO",
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Stream dbt's and Dagster's logs to the terminal too.")
+    ] = False,
+    log_level: Annotated[
+        LogLevel, typer.Option(case_sensitive=False, help="Level of Dagster's log in the run's log file.")
+    ] = LogLevel.INFO,
 ) -> None:
-    """Run the whole pipeline for one day as a Dagster job and print what the warehouse holds.
+    """Run the whole pipeline for one day as a Dagster run of daily_pipeline and print what the
+    warehouse holds.
 
     The first run on an empty landing zone lands the EHR's initial full extract (two years of
-    history); later dates land that day's incremental extract on top.
+    history); later dates land that day's incremental extract on top. The terminal shows one
+    line per layer; dbt's and Dagster's full logs go to $CAREHOUSE_HOME/logs/<run id>.log.
     """
+    day = parse_date(extract_date)
+    settings = get_settings()
+    with console.status("starting the warehouse…"):
+        settings.dsn  # noqa: B018 - starts the embedded server, or fails in one line, first
+        target = describe_target(settings)
+    console.print(f"[bold]carehouse run[/] for {day} on {target}")
+    # Dagster and dbt load only now: a mistake above costs no import time
+    from dagster._core.utils import make_new_run_id
+
+    from orchestration.instance import carehouse_instance
+    from orchestration.progress import RunWatcher
+    from orchestration.run_log import captured_output, prune_run_logs, run_log_path
     from orchestration.runner import run_daily_pipeline
     from orchestration.summary import collect_summary
 
-    day = parse_date(extract_date)
-    settings = get_settings()
-    console.print(f"[bold]carehouse run[/] for {day} on {describe_target(settings)}")
-    with console.status("Starting the warehouse and loading the Dagster definitions…"):
-        settings.dsn  # noqa: B018 - starts the embedded server before Dagster's logs begin
-    result = run_daily_pipeline(
-        day, seed=seed, patients=patients, settings=settings, log_level=log_level, on_wait=say_waiting
+    run_id = make_new_run_id()
+    log_path = run_log_path(settings, run_id)
+    prune_run_logs(settings, keep=settings.keep_runs - 1)
+    started = time.monotonic()
+    terminal = Console(file=sys.stdout)  # the live view keeps the terminal while output is captured
+    with (
+        RunWatcher(carehouse_instance(settings), run_id, terminal),
+        captured_output(log_path, echo=verbose),
+    ):
+        result = run_daily_pipeline(
+            day,
+            seed=seed,
+            patients=patients,
+            settings=settings,
+            log_level=log_level.value,
+            run_id=run_id,
+            on_wait=say_waiting,
+        )
+    elapsed = time.monotonic() - started
+    _print_summary(collect_summary(settings), tables=verbose)
+    outcome = "[green]succeeded[/]" if result.success else "[red]failed[/]"
+    console.print(
+        f"Dagster run [cyan]{result.run_id}[/] {outcome} in {elapsed:,.0f} s (`carehouse ui` shows it)"
     )
-    _print_summary(collect_summary(settings))
-    console.print(f"Dagster run [cyan]{result.run_id}[/] (see it with `carehouse ui`)")
-    if result.warned_checks:
-        console.print(f"[yellow]Checks with warnings:[/] {', '.join(result.warned_checks)}")
+    console.print(f"full log: {log_path}", highlight=False, soft_wrap=True)
+    print_check_outcomes(result)
     if not result.success:
         console.print("[red]Run failed.[/] Failed steps:")
         for failure in result.failed_steps:
             console.print(f"  {failure}", markup=False, highlight=False)
-        if result.failed_checks:
-            console.print(f"Failed checks: {', '.join(result.failed_checks)}")
         raise typer.Exit(1)
 
 
-def _print_summary(summary) -> None:  # summary: orchestration.summary.WarehouseSummary
-    table = Table(title="carehouse warehouse")
-    for column, justify in (("layer", "left"), ("table", "left"), ("rows", "right")):
-        table.add_column(column, justify=justify)  # type: ignore[arg-type]
-    for item in summary.tables:
-        table.add_row(item.schema, item.table, f"{item.rows:,}")
-    console.print(table)
+def _print_summary(summary, *, tables: bool) -> None:  # summary: orchestration.summary.WarehouseSummary
+    if tables:
+        table = Table(title="carehouse warehouse")
+        for column, justify in (("layer", "left"), ("table", "left"), ("rows", "right")):
+            table.add_column(column, justify=justify)  # type: ignore[arg-type]
+        for item in summary.tables:
+            table.add_row(item.schema, item.table, f"{item.rows:,}")
+        console.print(table)
     totals = Table(show_header=False, box=None)
     totals.add_row(
         "rows per layer",
@@ -99,3 +142,37 @@ def _print_summary(summary) -> None:  # summary: orchestration.summary.Warehouse
         )
     console.print(totals)
     print_landing_problems(summary.landing_problems)
+    _print_unclaimed_folders()
+
+
+def _print_unclaimed_folders() -> None:
+    """Landing folders no feed loads (e.g. a payer not onboarded yet): expected, and said once."""
+    from ingestion.feeds.config import load_config
+    from ingestion.feeds.discovery import unclaimed_folders
+
+    unclaimed = unclaimed_folders(load_config(), get_settings())
+    if unclaimed:
+        folders = ", ".join(f"{folder} ({count:,} files)" for folder, count in unclaimed.items())
+        console.print(
+            f"[yellow]not loaded:[/] {folders}: no feed of the load config claims these folders"
+            " (a sender not onboarded yet; one entry in ingestion/load_config.yaml loads them)",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+def print_check_outcomes(result) -> None:  # result: orchestration.runner.PipelineRun
+    """Warned and failed checks, each with what it means (its description) on one line."""
+    from orchestration.runner import check_descriptions
+
+    descriptions = check_descriptions()
+    for label, names, style in (
+        ("warned (reported, not blocking)", result.warned_checks, "yellow"),
+        ("failed (blocking: nothing downstream was built)", result.failed_checks, "red"),
+    ):
+        if not names:
+            continue
+        console.print(f"[{style}]{len(names)} check(s) {label}:[/]")
+        for name in names:
+            meaning = descriptions.get(name) or ""
+            console.print(f"  {name}" + (f": {meaning}" if meaning else ""), markup=False, highlight=False)

@@ -84,6 +84,12 @@ def simulate_ehr_api(
     rate_limit: Annotated[
         float | None, typer.Option(help="Requests per second per token before 429 (default: none).")
     ] = None,
+    burst: Annotated[
+        int | None, typer.Option(help="Requests a token may burst (default: one second's worth).")
+    ] = None,
+    base_url: Annotated[
+        str | None, typer.Option(help="Root URL that links in responses start with (default: host:port).")
+    ] = None,
 ) -> None:
     """Serve the landing zone's EHR data as a FHIR API with OAuth2 client credentials (Ctrl-C stops).
 
@@ -101,7 +107,9 @@ def simulate_ehr_api(
         port,
         token_ttl_s=token_ttl,
         rate_limit_per_s=rate_limit,
+        rate_limit_burst=burst,
         on_ready=lambda url: console.print(f"EHR FHIR API on {url} (Ctrl-C stops)"),
+        base_url=base_url,
     )
 
 
@@ -118,6 +126,13 @@ def simulate_adt(
     duration: Annotated[
         float | None, typer.Option(help="Seconds to --follow (default: until Ctrl-C).")
     ] = None,
+    batch_seconds: Annotated[
+        float, typer.Option(help="Seconds per micro-batch for --follow.", min=0.1)
+    ] = 2.0,
+    events_per_batch: Annotated[int, typer.Option(help="Records per micro-batch of a day.", min=1)] = 500,
+    dirty_rate: Annotated[
+        float | None, typer.Option(help="Rate of each of the 7 dirty scenarios (default 0.01).", min=0, max=1)
+    ] = None,
 ) -> None:
     """Admission/transfer/discharge events of 7 hospitals as Kafka-like micro-batches.
 
@@ -127,13 +142,14 @@ def simulate_adt(
 
     from ingestion.adt import simulator
 
-    settings = get_settings()
-    if dry_run:
+    rates = simulator.DirtyRates.uniform(dirty_rate) if dirty_rate is not None else None
+    if dry_run:  # writes nothing: needs no settings
         for record in simulator.dry_run(
-            max_events=max_events or 20, seed=seed, day=parse_date(extract_date)
+            max_events=max_events or 20, seed=seed, day=parse_date(extract_date), dirty_rates=rates
         ):
             typer.echo(json.dumps(record))
         return
+    settings = get_settings()
     if follow:
         console.print(
             f"streaming ADT micro-batches at {events_per_second}/s into {settings.landing_dir} (Ctrl-C stops)"
@@ -147,7 +163,9 @@ def simulate_adt(
                 seed=seed,
                 tenant=settings.tenant,
                 env=settings.environment,
+                batch_seconds=batch_seconds,
                 on_batch=lambda batch_id, records: console.log(f"{batch_id}: {records} records"),
+                dirty_rates=rates,
             )
         except KeyboardInterrupt:
             console.print("stopped")
@@ -158,6 +176,8 @@ def simulate_adt(
         seed=seed,
         tenant=settings.tenant,
         env=settings.environment,
+        events_per_batch=events_per_batch,
+        dirty_rates=rates,
     )
     console.print(
         f"ADT {result.day}: {len(result.batch_ids)} micro-batches, {result.events:,} records "

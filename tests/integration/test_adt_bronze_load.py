@@ -43,11 +43,16 @@ def test_micro_batches_land_exactly_once(scratch_warehouse: Settings) -> None:
     writing = _batch(settings, "20250301T100002Z-000002", [_record(0, 1, "C")], complete=False)
     _batch(settings, "20250301T100004Z-000003", ['{"topic":"adt.events","event":{}}'])  # no partition/offset
 
-    assert load_adt_to_bronze(settings) == {"adt__events": 2, "adt__rejected_line": 2}
-    assert load_adt_to_bronze(settings) == {"adt__events": 0, "adt__rejected_line": 0}  # seen: not again
+    def loaded() -> tuple[int, dict[str, int], int]:
+        result = load_adt_to_bronze(settings)
+        assert result.source == "adt"
+        return result.files, result.rows_by_table, result.rejected_rows
+
+    assert loaded() == (2, {"adt__events": 2}, 2)
+    assert loaded() == (0, {"adt__events": 0}, 0)  # seen: not again
 
     write_manifest(writing, {"events-0000.ndjson": 1}, {"kind": "test"})  # the batch completes
-    assert load_adt_to_bronze(settings) == {"adt__events": 1, "adt__rejected_line": 0}
+    assert loaded() == (1, {"adt__events": 1}, 0)
 
     with psycopg.connect(settings.dsn) as conn:
         rows = conn.execute(

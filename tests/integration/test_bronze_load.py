@@ -46,6 +46,7 @@ def test_bronze_load_is_incremental_idempotent_and_loses_nothing(scratch_warehou
 
     first = load_ehr_to_bronze(settings)
     assert first.files == 2  # the batch without a manifest is still being written: not loaded
+    assert (first.source, first.rows_by_table, first.rejected_rows) == ("ehr", {"ehr__encounter": 7}, 2)
     assert _counts(settings) == (7, 2)  # 9 lines in = 7 resources + 2 rejected lines
 
     again = load_ehr_to_bronze(settings)

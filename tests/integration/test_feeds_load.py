@@ -16,6 +16,7 @@ import pytest
 import yaml
 from dlt.pipeline.exceptions import PipelineStepFailed
 
+from ingestion.feeds.file_log import FileReport
 from ingestion.feeds.pipeline import load_feeds_to_bronze
 from ingestion.landing import batch_id_for, write_manifest
 from warehouse.schemas import ensure_schemas_and_roles
@@ -104,10 +105,12 @@ def test_files_land_once_with_lineage(warehouse: Settings, tmp_path: Path) -> No
     )
     _batch(settings, "billing_epic/transactions", date(2025, 3, 1), {"transactions.csv": _tx_rows(1)})
 
-    first = load_feeds_to_bronze(settings, config_path=config)
-    assert first.rows_by_table == {"billing__transactions": 3, "feeds__file_log": 1, "feeds__rejected_row": 0}
+    reports: list[FileReport] = []
+    first = load_feeds_to_bronze(settings, config_path=config, on_file=reports.append)
+    assert (first.source, first.files, first.rows, first.rejected_rows) == ("feeds", 1, 3, 0)
+    assert first.rows_by_table == {"billing__transactions": 3}
     assert first.skipped_feeds == ("epic.transactions",)
-    assert [f.source_file for f in first.files] == [
+    assert [f.source_file for f in reports] == [
         f"{settings.tenant}/{settings.environment}/billing_athena/transactions/20250301T060000Z/transactions.csv"
     ]
     rows = _query(
@@ -116,7 +119,7 @@ def test_files_land_once_with_lineage(warehouse: Settings, tmp_path: Path) -> No
         " source_system, entity, feed, tenant, environment, source_file, ingested_at is not null,"
         " _dlt_load_id is not null from bronze.billing__transactions order by row_number",
     )
-    source_file = first.files[0].source_file
+    source_file = reports[0].source_file
     lineage = ("athena", "transactions", "athena.transactions", settings.tenant, settings.environment)
     assert rows == [
         (
@@ -136,7 +139,7 @@ def test_files_land_once_with_lineage(warehouse: Settings, tmp_path: Path) -> No
     ]
 
     again = load_feeds_to_bronze(settings, config_path=config)
-    assert again.files == () and again.rows_by_table["billing__transactions"] == 0
+    assert again.files == 0 and again.rows_by_table["billing__transactions"] == 0
 
     write_manifest(late, {"transactions.csv": 2}, {})  # the late batch completes
     third = load_feeds_to_bronze(settings, config_path=config)
@@ -212,7 +215,7 @@ def test_ragged_rows_are_set_aside_and_the_rest_lands(warehouse: Settings, tmp_p
         ),
     ]
     assert _query(settings, "select rows_loaded, rows_rejected from bronze.feeds__file_log") == [(2, 2)]
-    assert load_feeds_to_bronze(settings, config_path=config).files == ()
+    assert load_feeds_to_bronze(settings, config_path=config).files == 0
 
 
 def test_records_the_csv_module_cannot_parse_are_set_aside(warehouse: Settings, tmp_path: Path) -> None:
@@ -301,10 +304,13 @@ def test_a_new_payer_is_one_config_entry(warehouse: Settings, tmp_path: Path) ->
     # cigna's complete files are reported, not silently ignored; its batch in writing is not
     assert before.unclaimed_folders == {"claims_cigna/claim_lines": 2}
 
+    reports: list[FileReport] = []
     after = load_feeds_to_bronze(
-        settings, config_path=_config(tmp_path, _claims_feed("bcbs"), _claims_feed("cigna"))
+        settings,
+        config_path=_config(tmp_path, _claims_feed("bcbs"), _claims_feed("cigna")),
+        on_file=reports.append,
     )
-    assert [f.source_file.rsplit("/", 1)[1] for f in after.files] == list(cigna)
+    assert [f.source_file.rsplit("/", 1)[1] for f in reports] == list(cigna)
     assert after.unclaimed_folders == {}
     assert _query(
         settings,
@@ -316,9 +322,11 @@ def test_header_only_file_is_logged_once(warehouse: Settings, tmp_path: Path) ->
     settings = warehouse
     config = _config(tmp_path, _tx_feed("athena"))
     _batch(settings, "billing_athena/transactions", date(2025, 3, 1), {"transactions.csv": TX_HEADER + "\n"})
-    first = load_feeds_to_bronze(settings, config_path=config)
-    assert [(f.rows_loaded, f.rows_rejected) for f in first.files] == [(0, 0)]
-    assert load_feeds_to_bronze(settings, config_path=config).files == ()
+    reports: list[FileReport] = []
+    first = load_feeds_to_bronze(settings, config_path=config, on_file=reports.append)
+    assert first.files == 1 and first.rows == 0
+    assert [(f.rows_loaded, f.rows_rejected) for f in reports] == [(0, 0)]
+    assert load_feeds_to_bronze(settings, config_path=config).files == 0
     assert _query(settings, "select rows_loaded, max_watermark from bronze.feeds__file_log") == [(0, None)]
 
 

@@ -12,15 +12,16 @@ from warehouse.settings import Settings
 def test_icd10_cm_loads_once_with_its_hierarchy(scratch_warehouse: Settings) -> None:
     ensure_schemas_and_roles(scratch_warehouse)
     first = load_reference_to_bronze(scratch_warehouse)
-    assert first > 90_000  # the whole classification, not a sample
+    assert (first.source, first.files) == ("reference", 0)
+    assert first.rows == first.rows_by_table["reference__icd10_cm"] > 90_000  # the whole classification
 
-    assert load_reference_to_bronze(scratch_warehouse) == 0  # same release: nothing to do
+    assert load_reference_to_bronze(scratch_warehouse).rows == 0  # same release: nothing to do
     with psycopg.connect(scratch_warehouse.dsn) as conn:
         total, billable, loads, versions = conn.execute(
             "select count(*), count(*) filter (where is_billable), count(distinct _dlt_load_id),"
             " count(distinct code_set_version) from bronze.reference__icd10_cm"
         ).fetchone()
-        assert total == first  # the second run neither added nor truncated rows
+        assert total == first.rows  # the second run neither added nor truncated rows
         assert 70_000 < billable < total and loads == 1 and versions == 1
         row = conn.execute(
             "select description, is_billable, code_type, category, block, chapter, code_set_version"

@@ -35,6 +35,7 @@ from ingestion.ehr.simulator.codes import CPT_DISPLAY
 from ingestion.ehr.simulator.identifiers import practitioner_npi
 from ingestion.landing import complete_batches, file_facts, read_manifest
 from tests import revenue_reference as ref
+from warehouse.settings import ENV_HOME
 
 SEED = 11
 PATIENTS = 600
@@ -402,10 +403,16 @@ def test_collection_shares_look_like_a_practice(landing: RevenueLanding) -> None
 
 
 def test_command_line_runs_on_the_settings_landing(
-    landing: RevenueLanding, capsys: pytest.CaptureFixture[str]
+    landing: RevenueLanding, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """``python -m ingestion.billing`` is ``carehouse simulate revenue-cycle`` under another name."""
     with pytest.raises(SystemExit) as exit_info:
         billing_main(["--help"])
     assert exit_info.value.code == 0
-    billing_main(["--home", str(landing.home), "--date", DAYS[-1].isoformat(), "--seed", str(SEED)])
-    assert "incremental" in capsys.readouterr().err
+    assert "python -m ingestion.billing" in capsys.readouterr().out
+    monkeypatch.setenv(ENV_HOME, str(landing.home))
+    with pytest.raises(SystemExit) as exit_info:
+        billing_main(["--date", DAYS[-1].isoformat(), "--seed", str(SEED)])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert f"revenue cycle {DAYS[-1]}" in out and "claim files" in out

@@ -13,6 +13,11 @@ COMMANDS = [
     [],
     ["run"],
     ["load"],
+    ["load", "ehr"],
+    ["load", "ehr-api"],
+    ["load", "adt"],
+    ["load", "feeds"],
+    ["load", "reference"],
     ["ui"],
     ["simulate"],
     ["simulate", "ehr"],
@@ -24,6 +29,7 @@ COMMANDS = [
     ["db", "stop"],
     ["db", "status"],
     ["db", "url"],
+    ["db", "env"],
     ["db", "psql"],
     ["bench"],
     ["bench", "ingest"],
@@ -58,3 +64,51 @@ def test_a_setting_carehouse_cannot_use_is_one_line_not_a_traceback(tmp_path: Pa
     assert (
         done.stdout + done.stderr
     ).strip() == "error: CAREHOUSE_LOCK_TIMEOUT must be a number (got 'soon')"
+
+
+def test_load_names_its_sources_as_subcommands_and_rejects_others() -> None:
+    result = CliRunner().invoke(app, ["load", "pharmacy"])
+    assert result.exit_code == 2
+    assert "No such command" in result.output
+
+
+def test_a_bad_load_config_is_one_line_before_the_warehouse_starts(tmp_path: Path) -> None:
+    config = tmp_path / "load_config.yaml"
+    config.write_text("feeds: []\n")
+    result = CliRunner().invoke(app, ["load", "feeds", "--config", str(config)])
+    assert result.exit_code == 2
+    assert "'feeds' must be a non-empty list" in result.output
+    assert not (tmp_path / "pgdata").exists()
+
+
+@pytest.mark.parametrize(
+    ("module", "args", "usage"),
+    [
+        ("ingestion.ehr", [], "python -m ingestion.ehr [OPTIONS]"),
+        ("ingestion.feeds", [], "--config"),
+        ("ingestion.billing", [], "--date"),
+        ("ingestion.adt", ["simulate"], "--follow"),
+        ("ingestion.ehr.api", ["serve"], "--rate-limit"),
+        ("ingestion.ehr.api", ["load"], "--base-url"),
+    ],
+)
+def test_python_m_loaders_are_the_carehouse_commands(
+    module: str, args: list[str], usage: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import importlib
+
+    main = importlib.import_module(f"{module}.__main__").main
+    with pytest.raises(SystemExit) as exit_info:
+        main([*args, "--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert f"python -m {module}" in out and usage in out
+
+
+def test_python_m_ingestion_ehr_help_runs_as_a_module() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "ingestion.ehr", "--help"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "python -m ingestion.ehr" in done.stdout and "bronze" in done.stdout

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
-from dagster import AssetKey
+from dagster import AssetKey, DefaultScheduleStatus, DefaultSensorStatus, TableSchema
 
+from orchestration.assets.owners import ANALYTICS_ENGINEERING, DATA_ENGINEERING
 from orchestration.definitions import defs
 from orchestration.jobs import DAILY_JOB_NAME
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _asset_graph():
@@ -49,18 +54,74 @@ def test_daily_job_schedule_and_retry_policy() -> None:
     schedule = defs.resolve_schedule_def("daily_pipeline_schedule")
     assert schedule.cron_schedule == "0 6 * * *"
     assert schedule.execution_timezone == "UTC"
+    assert schedule.default_status == DefaultScheduleStatus.RUNNING  # on without a click in the UI
     policy = job.op_retry_policy
     assert policy is not None and (policy.max_retries, policy.delay) == (1, 120)
 
 
-def test_dagster_definitions_validate_is_clean() -> None:
+def test_sensors_run_by_default() -> None:
+    sensors = ("adt_stream_sensor", "housekeeping_sensor")
+    for name in (*sensors, "run_failure_alert_sensor", "blocking_check_alert_sensor"):
+        assert defs.resolve_sensor_def(name).default_status == DefaultSensorStatus.RUNNING, name
+
+
+def test_dagster_finds_the_code_location_with_no_flags_and_no_database(tmp_path: Path) -> None:
+    """pyproject's [tool.dagster] names the module; loading the definitions never connects
+    (CAREHOUSE_DSN points at a port nothing listens on, so a connection attempt would fail)."""
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(tmp_path),
+        "CAREHOUSE_DSN": "postgresql://nobody@127.0.0.1:9/nowhere?connect_timeout=2",
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
     result = subprocess.run(
-        [sys.executable, "-m", "dagster", "definitions", "validate", "-m", "orchestration.definitions"],
+        [sys.executable, "-m", "dagster", "definitions", "validate"],
         capture_output=True,
         text=True,
         timeout=300,
+        cwd=REPO_ROOT,
+        env=env,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+    assert "code location carehouse" in result.stdout + result.stderr
+
+
+def test_every_asset_has_an_owner_and_every_check_a_description() -> None:
+    graph = _asset_graph()
+    unowned = [key.to_user_string() for key in graph.get_all_asset_keys() if not graph.get(key).owners]
+    assert unowned == []
+    assert graph.get(AssetKey(["bronze", "ehr__encounter"])).owners == [DATA_ENGINEERING]
+    assert graph.get(AssetKey(["landing", "ehr_extract"])).owners == [DATA_ENGINEERING]
+    assert graph.get(AssetKey(["gold", "fct_encounters"])).owners == [ANALYTICS_ENGINEERING]
+    checks = graph.asset_check_keys
+    blank = [key.to_user_string() for key in checks if not graph.get_check_spec(key).description]
+    assert blank == []
+    # generated from the test, the singular test's SQL banner, the GX suite, the landing check
+    described = {key.name: graph.get_check_spec(key).description for key in graph.asset_check_keys}
+    assert described["not_null_dim_patient_patient_key"] == (
+        "dbt test not_null on column patient_key of model dim_patient"
+    )
+    assert "describe the same encounters" in described["assert_chart_review_covers_every_completed_encounter"]
+    assert described["gx_silver_transactions"].startswith("GX: usable transactions only")
+    assert "manifest" in described["landing_batches_match_their_manifests"]
+
+
+def test_every_bronze_asset_has_its_own_description_and_a_column_schema() -> None:
+    graph = _asset_graph()
+    bronze = [key for key in graph.get_all_asset_keys() if key.path[0] == "bronze"]
+    descriptions = {key: graph.get(key).description for key in bronze}
+    assert all(descriptions.values())
+    assert len(set(descriptions.values())) == len(bronze), "one description per table, not a generic one"
+    for key in bronze:
+        schema = graph.get(key).metadata.get("dagster/column_schema")
+        assert isinstance(schema, TableSchema) and schema.columns, key.to_user_string()
+    encounter = graph.get(AssetKey(["bronze", "ehr__encounter"]))
+    assert "Encounter" in encounter.description
+    columns = {c.name: c for c in encounter.metadata["dagster/column_schema"].columns}
+    assert columns["resource"].type == "json" and not columns["resource"].constraints.nullable
+    assert "line_number" in columns and "error" not in columns  # the rejected-line table's columns stay there
+    claims = graph.get(AssetKey(["bronze", "claims__claim_lines"]))
+    assert claims.description.startswith("Payer claim files")  # from the load config's tables:
 
 
 def test_every_gold_table_traces_back_to_a_dlt_asset() -> None:

@@ -11,12 +11,14 @@ from __future__ import annotations
 import re
 import shlex
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pytest
 import yaml
 
+from orchestration import alerts
 from warehouse import settings as carehouse_settings
 from warehouse.settings import ENV_DSN, ENV_HOME, ConnectionFacts, Settings
 
@@ -25,9 +27,13 @@ COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 DAGSTER_YAML = ROOT / "docker" / "dagster.yaml"
 WORKSPACE_YAML = ROOT / "docker" / "workspace.yaml"
+README = ROOT / "README.md"
 
 DAGSTER_SERVICES = ("dagster-webserver", "dagster-daemon")
 CODE_LOCATION_MODULE = "orchestration.definitions"
+POSTGRES_PORT_VARIABLE = "CAREHOUSE_POSTGRES_PORT"
+# compose's interpolation forms that this file may use: ${VAR} and ${VAR:-default}
+COMPOSE_VARIABLE = re.compile(r"\$\{(?P<name>\w+)(?::-(?P<default>[^}]*))?\}")
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -49,6 +55,18 @@ def environment(service: dict[str, Any]) -> dict[str, str]:
     if isinstance(env, list):
         return dict(item.split("=", 1) for item in env)
     return {key: str(value) for key, value in env.items()}
+
+
+def interpolate(value: Any, env: Mapping[str, str]) -> Any:
+    """``value`` with ``${VAR}`` and ``${VAR:-default}`` replaced as docker compose does (an unset
+    or empty variable takes the default), recursively through mappings and lists."""
+    if isinstance(value, dict):
+        return {key: interpolate(item, env) for key, item in value.items()}
+    if isinstance(value, list):
+        return [interpolate(item, env) for item in value]
+    if not isinstance(value, str):
+        return value
+    return COMPOSE_VARIABLE.sub(lambda m: env.get(m["name"]) or (m["default"] or ""), value)
 
 
 def command_args(service: dict[str, Any]) -> list[str]:
@@ -186,6 +204,30 @@ def test_daemon_runs_the_dagster_daemon(services: dict[str, Any]) -> None:
     assert command_args(services["dagster-daemon"])[:2] == ["dagster-daemon", "run"]
 
 
+def test_postgres_host_port_is_5432_unless_carehouse_postgres_port_says_otherwise(
+    services: dict[str, Any],
+) -> None:
+    postgres = services["postgres"]
+    assert published_ports(interpolate(postgres, {})) == [("127.0.0.1", "5432", "5432")]
+    moved = interpolate(postgres, {POSTGRES_PORT_VARIABLE: "6543"})
+    assert published_ports(moved) == [("127.0.0.1", "6543", "5432")]
+    # inside the compose network the Dagster services still reach the container port
+    for name in DAGSTER_SERVICES:
+        dsn = interpolate(environment(services[name]), {POSTGRES_PORT_VARIABLE: "6543"})[ENV_DSN]
+        assert ConnectionFacts.from_dsn(dsn).port == 5432, name
+
+
+def test_every_compose_variable_uses_a_known_form_and_is_documented() -> None:
+    text = COMPOSE_FILE.read_text()
+    uses = re.findall(r"\$\{[^}]*\}", text)
+    assert uses, "expected ${...} interpolation in docker-compose.yml"
+    readme = README.read_text()
+    for use in uses:
+        match = COMPOSE_VARIABLE.fullmatch(use)
+        assert match, f"{use}: use ${{VAR}} or ${{VAR:-default}}"
+        assert match["name"] in readme, f"README does not document {match['name']}"
+
+
 def test_every_published_port_is_bound_to_localhost(services: dict[str, Any]) -> None:
     for name, service in services.items():
         for host_ip, _, _ in published_ports(service):
@@ -211,14 +253,21 @@ def test_dsn_points_at_the_postgres_service_with_its_credentials(services: dict[
 def test_env_var_names_are_the_ones_settings_reads(services: dict[str, Any]) -> None:
     known = {
         value
-        for key, value in vars(carehouse_settings).items()
+        for module in (carehouse_settings, alerts)
+        for key, value in vars(module).items()
         if key.startswith("ENV_") and isinstance(value, str)
     }
     for name in DAGSTER_SERVICES:
         env = environment(services[name])
         assert {ENV_DSN, ENV_HOME} <= set(env), name
         unknown = {key for key in env if key.startswith("CAREHOUSE_")} - known
-        assert not unknown, f"{name} sets variables warehouse.settings never reads: {unknown}"
+        assert not unknown, f"{name} sets variables carehouse never reads: {unknown}"
+
+
+def test_the_daemon_gets_the_alert_settings_from_the_shell(services: dict[str, Any]) -> None:
+    env = environment(services["dagster-daemon"])
+    for name in (alerts.ENV_ALERT_WEBHOOK, alerts.ENV_ALERT_SMTP):
+        assert env.get(name) == f"${{{name}:-}}", name  # passed through; unset means no alerts
 
 
 def test_dagster_home_is_the_carehouse_home_dagster_folder(services: dict[str, Any]) -> None:

@@ -157,7 +157,9 @@ def test_duplicate_feed_names_both_entries(tmp_path: Path) -> None:
     [
         ("feeds: [", "not valid YAML"),
         ("feeds: []", "'feeds' must be a non-empty list"),
-        ("feeds: [x]\nversion: 2", "exactly one key, 'feeds'"),
+        ("feeds: [x]\nversion: 2", "the key 'feeds' (and optionally 'tables')"),
+        ("tables: {}", "the key 'feeds'"),
+        ("feeds: [x]\ntables: {billing__transactions: ''}", "non-empty descriptions"),
         ("feeds: [x]", "feeds[0]: expected a mapping"),
     ],
 )

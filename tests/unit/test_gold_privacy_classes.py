@@ -21,6 +21,8 @@ from typing import Any
 import pytest
 from dbt.cli.main import dbtRunner
 
+from warehouse.settings import ConnectionFacts
+
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 ANALYST_SCHEMAS = {"gold", "review"}
 PRIVACY_CLASSES = {"direct_identifier", "quasi_identifier", "none"}
@@ -31,6 +33,11 @@ Manifest = dict[str, Any]
 @pytest.fixture(scope="module")
 def manifest(tmp_path_factory: pytest.TempPathFactory) -> Manifest:
     out = tmp_path_factory.mktemp("dbt-parse")
+    # profiles.yml has no defaults; parse renders the profile but never connects
+    placeholder = ConnectionFacts(host="127.0.0.1", port=5432, user="parse", password="", dbname="parse")
+    patch = pytest.MonkeyPatch()
+    for name, value in placeholder.dbt_env().items():
+        patch.setenv(name, value)
     result = dbtRunner().invoke(
         [
             "parse",
@@ -42,6 +49,7 @@ def manifest(tmp_path_factory: pytest.TempPathFactory) -> Manifest:
             "--quiet",
         ]
     )  # fmt: skip
+    patch.undo()
     assert result.success, f"dbt parse failed: {result.exception}"
     return json.loads((out / "target" / "manifest.json").read_text())
 

@@ -15,12 +15,11 @@ import dlt
 from dlt.common.destination import TLoaderFileFormat
 from dlt.common.pipeline import LoadInfo
 
-from ingestion.bronze_loads import bronze_load
+from ingestion.bronze_loads import LoadResult, bronze_load, normalized_rows
 from ingestion.bronze_pipeline import LOADER_FILE_FORMAT, bronze_pipeline
 from ingestion.ehr.api.search import MAX_COUNT
 from ingestion.ehr.api.server import DEFAULT_HOST, DEFAULT_PORT
 from ingestion.ehr.api.source import PageCallback, ehr_api_source
-from ingestion.ehr.pipeline import BronzeLoadResult
 from ingestion.ehr.resources import EHR_SYSTEMS
 from warehouse.settings import Settings, get_settings
 
@@ -42,10 +41,10 @@ def load_ehr_api_to_bronze(
     systems: Sequence[str] = EHR_SYSTEMS,
     page_size: int = MAX_COUNT,
     on_page: PageCallback | None = None,
-) -> BronzeLoadResult:
+) -> LoadResult:
     """Pull every resource changed since the last API load into bronze.
 
-    ``BronzeLoadResult.files`` counts the API pages that carried new rows (the API's unit of
+    ``LoadResult.files`` counts the API pages that carried new rows (the API's unit of
     transfer, as a file is the landing zone's). Credentials left ``None`` resolve as
     ``ingestion.ehr.api.credentials`` describes.
     """
@@ -70,7 +69,5 @@ def load_ehr_api_to_bronze(
     with bronze_load(ehr_api_pipeline(settings), settings) as pipeline:
         info: LoadInfo = pipeline.run(source, loader_file_format=cast(TLoaderFileFormat, LOADER_FILE_FORMAT))
         info.raise_on_failed_jobs()
-        normalized = pipeline.last_trace.last_normalize_info if pipeline.last_trace else None
-    row_counts = dict(normalized.row_counts) if pages and normalized else {}
-    rows = {table: count for table, count in row_counts.items() if not table.startswith("_dlt")}
-    return BronzeLoadResult(rows_by_table=rows, files=pages)
+        counts = normalized_rows(pipeline) if pages else {}
+    return LoadResult(source="ehr-api", files=pages, rows_by_table=counts)
