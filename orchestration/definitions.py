@@ -11,6 +11,7 @@ from orchestration.assets.ehr import ehr_bronze_assets, ehr_extract
 from orchestration.assets.landing_audit import landing_batches
 from orchestration.assets.reference import reference_bronze_assets
 from orchestration.assets.revenue_cycle import feeds_bronze_assets, revenue_cycle_files
+from orchestration.assets.sample_rate import sample_rate_changes
 from orchestration.checks import great_expectations, landing
 from orchestration.dbt_project import carehouse_dbt, dbt_executable
 from orchestration.housekeeping import housekeeping_sensor
@@ -26,6 +27,7 @@ defs = Definitions(
         reference_bronze_assets,
         revenue_cycle_files,
         feeds_bronze_assets,
+        sample_rate_changes,
         dbt_silver_assets,
         dbt_snapshot_assets,
         dbt_gold_assets,

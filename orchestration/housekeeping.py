@@ -34,7 +34,14 @@ PID_TAG = "carehouse/pid"
 HOST_TAG = "carehouse/host"
 CLI_LAUNCHER = "carehouse run"
 DBT_TARGETS_KEPT = 3  # the three dbt steps of the last run
-_UNFINISHED = [DagsterRunStatus.STARTING, DagsterRunStatus.STARTED, DagsterRunStatus.CANCELING]
+# NOT_STARTED too: `carehouse run` creates its run, then executes it; a kill between the two
+# would leave it waiting forever
+_UNFINISHED = [
+    DagsterRunStatus.NOT_STARTED,
+    DagsterRunStatus.STARTING,
+    DagsterRunStatus.STARTED,
+    DagsterRunStatus.CANCELING,
+]
 
 
 def run_tags() -> dict[str, str]:

@@ -13,6 +13,8 @@ from dagster import (
 from orchestration.assets.adt import ADT_LANDING_KEY
 from orchestration.assets.ehr import EHR_EXTRACT_KEY
 from orchestration.assets.revenue_cycle import REVENUE_LANDING_KEY
+from orchestration.assets.sample_rate import SAMPLE_RATE_OP_NAME
+from warehouse.sample_rate import check_sample_rate
 
 DAILY_JOB_NAME = "daily_pipeline"
 EXTRACT_OP_NAME = EHR_EXTRACT_KEY.to_python_identifier()
@@ -31,18 +33,26 @@ daily_pipeline = define_asset_job(
 )
 
 
-def extract_run_config(extract_date: str, seed: int = 42, patients: int = 5000) -> dict:
+def extract_run_config(
+    extract_date: str, seed: int = 42, patients: int = 5000, sample_rate_pct: int | None = None
+) -> dict:
     """Run config for one day's pipeline: the EHR extract, the ADT stream and the revenue-cycle
-    files of that day."""
+    files of that day; with ``sample_rate_pct``, the run also makes that the chart-review sample
+    rate in force (recorded before dbt builds; None keeps the stored rate).
+
+    Raises :class:`warehouse.sample_rate.InvalidSampleRateError` (a one-line ``ValueError``) for
+    a rate that is not a whole percentage from 0 to 100, before anything runs.
+    """
     ehr = {"extract_date": extract_date, "seed": seed, "patients": patients}
     day = {"extract_date": extract_date, "seed": seed}
-    return {
-        "ops": {
-            EXTRACT_OP_NAME: {"config": ehr},
-            ADT_OP_NAME: {"config": day},
-            REVENUE_OP_NAME: {"config": day},
-        }
+    ops: dict[str, dict] = {
+        EXTRACT_OP_NAME: {"config": ehr},
+        ADT_OP_NAME: {"config": day},
+        REVENUE_OP_NAME: {"config": day},
     }
+    if sample_rate_pct is not None:
+        ops[SAMPLE_RATE_OP_NAME] = {"config": {"sample_rate_pct": check_sample_rate(sample_rate_pct)}}
+    return {"ops": ops}
 
 
 @schedule(

@@ -69,11 +69,13 @@ def run_daily_pipeline(
     patients: int = 5000,
     settings: Settings | None = None,
     log_level: str = "INFO",
+    sample_rate_pct: int | None = None,
     run_id: str | None = None,
     on_wait: Callable[[str], None] | None = None,
 ) -> PipelineRun:
-    """Run ``daily_pipeline`` for ``extract_date``; ``run_id`` lets a caller follow the run's
-    events while it executes (see ``orchestration.progress``)."""
+    """Run ``daily_pipeline`` for ``extract_date``; ``sample_rate_pct`` changes the chart-review
+    rate in force (None keeps it); ``run_id`` lets a caller follow the run's events while it
+    executes (see ``orchestration.progress``)."""
     settings = settings or get_settings()
     run_id = run_id or make_new_run_id()
     with writer_lock(settings, f"carehouse run {extract_date}", on_wait=on_wait):
@@ -83,7 +85,9 @@ def run_daily_pipeline(
             alert_on_run(instance, abandoned)
         prune_dagster_runs(instance, settings, keep=settings.keep_runs - 1)  # room for this run
         run_config = {
-            **extract_run_config(extract_date.isoformat(), seed=seed, patients=patients),
+            **extract_run_config(
+                extract_date.isoformat(), seed=seed, patients=patients, sample_rate_pct=sample_rate_pct
+            ),
             # in this process, one step after another: the steps share the writer lock
             "execution": {"config": {"in_process": {}}},
             "loggers": {"console": {"config": {"log_level": log_level}}},

@@ -12,6 +12,7 @@ from orchestration.jobs import DAILY_JOB_NAME
 from orchestration.runner import PipelineRun, run_outcome
 from orchestration.summary import WarehouseSummary, collect_summary
 from warehouse.connection import connect
+from warehouse.sample_rate import rate_in_force
 from warehouse.settings import Settings
 
 
@@ -36,6 +37,7 @@ class WarehouseStatus:
     last_run: LastRun | None
     sources: list[SourceFreshness]
     summary: WarehouseSummary
+    sample_rate_pct: int
 
 
 def last_pipeline_run(instance: DagsterInstance) -> LastRun | None:
@@ -71,4 +73,9 @@ def source_freshness(settings: Settings) -> list[SourceFreshness]:
 
 
 def warehouse_status(settings: Settings, instance: DagsterInstance) -> WarehouseStatus:
-    return WarehouseStatus(last_pipeline_run(instance), source_freshness(settings), collect_summary(settings))
+    return WarehouseStatus(
+        last_pipeline_run(instance),
+        source_freshness(settings),
+        collect_summary(settings),
+        rate_in_force(settings),
+    )

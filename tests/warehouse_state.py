@@ -36,7 +36,14 @@ RUN_COLUMNS = frozenset(
 ROW_FILTERS = {"gold.mart_data_quality_metrics": "metric_group <> 'source_freshness'"}
 # Tables that record the pipeline's own bookkeeping rather than data.
 BOOKKEEPING = frozenset(
-    {"carehouse__load_attempts", "carehouse__gold_key", "_dlt_loads", "_dlt_version", "_dlt_pipeline_state"}
+    {
+        "carehouse__load_attempts",
+        "carehouse__gold_key",
+        "carehouse__sample_rate_changes",
+        "_dlt_loads",
+        "_dlt_version",
+        "_dlt_pipeline_state",
+    }
 )
 
 

@@ -14,6 +14,7 @@ from psycopg import sql
 
 from warehouse.connection import connect
 from warehouse.keys import ensure_key_matches_warehouse
+from warehouse.sample_rate import ensure_sample_rate_table
 from warehouse.settings import Settings, get_settings
 
 LAYER_SCHEMAS = ("bronze", "silver", "snapshots", "gold", "review")
@@ -39,12 +40,14 @@ def _ensure_role(conn: psycopg.Connection, role: str) -> None:
 
 def ensure_schemas_and_roles(settings: Settings | None = None) -> None:
     """Create the layer schemas and the read-only roles, grant what each role may read, and
-    check that the configured gold key is the warehouse's own (``warehouse.keys``)."""
+    check that the configured gold key is the warehouse's own (``warehouse.keys``); create the
+    sample-rate change log dbt reads (``warehouse.sample_rate``)."""
     settings = settings or get_settings()
     with connect(settings) as conn:
         for schema in LAYER_SCHEMAS:
             conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(schema)))
         ensure_key_matches_warehouse(conn, settings)
+        ensure_sample_rate_table(conn)
         for role, schemas in READ_GRANTS.items():
             _ensure_role(conn, role)
             for schema in schemas:

@@ -37,6 +37,17 @@ def run(
     extract_date: DateOption = None,
     seed: SeedOption = 42,
     patients: PatientsOption = 5000,
+    sample_rate: Annotated[
+        int | None,
+        typer.Option(
+            "--sample-rate",
+            min=0,
+            max=100,
+            help="Make this the chart-review sample rate (percent of patients) from this run on;"
+            " recorded in the warehouse (default: keep the rate in force).",
+            show_default=False,
+        ),
+    ] = None,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Stream dbt's and Dagster's logs to the terminal too.")
     ] = False,
@@ -81,6 +92,7 @@ def run(
             patients=patients,
             settings=settings,
             log_level=log_level.value,
+            sample_rate_pct=sample_rate,
             run_id=run_id,
             on_wait=say_waiting,
         )

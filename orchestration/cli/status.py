@@ -13,7 +13,7 @@ from warehouse.settings import get_settings
 @app.command()
 def status() -> None:
     """The last pipeline run (id, date, outcome, duration), its warned and failed checks, each
-    source's freshness, rows per layer and open landing problems."""
+    source's freshness, rows per layer, the sample rate in force and open landing problems."""
     from orchestration.cli.run import print_check_outcomes
     from orchestration.instance import carehouse_instance
     from orchestration.status import warehouse_status
@@ -42,6 +42,10 @@ def status() -> None:
             f"{schema} {summary.layer_rows(schema):,}"
             for schema in ("bronze", "silver", "snapshots", "gold", "review")
         ),
+    )
+    facts.add_row(
+        "chart-review sample",
+        f"{report.sample_rate_pct}% of patients (`carehouse run --sample-rate N` changes it)",
     )
     now = datetime.now(UTC)
     for source in report.sources:

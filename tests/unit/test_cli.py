@@ -35,6 +35,7 @@ COMMANDS = [
     ["bench", "ingest"],
     ["bench", "feeds"],
     ["dbt"],
+    ["status"],
 ]
 
 
@@ -112,3 +113,17 @@ def test_python_m_ingestion_ehr_help_runs_as_a_module() -> None:
     done = subprocess.run([sys.executable, "-m", "ingestion.ehr", "--help"], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert "python -m ingestion.ehr" in done.stdout and "bronze" in done.stdout
+
+
+@pytest.mark.parametrize(("option", "value"), [("--sample-rate", "101"), ("--log-level", "LOUD")])
+def test_run_rejects_a_bad_option_before_anything_starts(option: str, value: str) -> None:
+    result = CliRunner().invoke(app, ["run", option, value])
+    assert result.exit_code == 2
+    assert option in result.output and "Traceback" not in result.output
+
+
+def test_version() -> None:
+    from importlib.metadata import version
+
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.output.strip() == f"carehouse {version('carehouse')}"
