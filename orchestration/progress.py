@@ -18,6 +18,8 @@ from rich.live import Live
 from rich.spinner import Spinner
 from rich.table import Table
 
+from orchestration.assets.sample_rate import SAMPLE_RATE_OP_NAME
+
 PHASES = ("landing", "bronze", "silver", "snapshots", "gold")
 _WATCHED = {
     DagsterEventType.RUN_START,
@@ -37,7 +39,7 @@ def phase_of(step_key: str) -> str:
     """The layer a step of ``daily_pipeline`` builds; asset-check steps are "checks"."""
     if step_key.startswith("landing__") or step_key == "bronze__landing__batches":
         return "landing"
-    if step_key.endswith("_bronze"):
+    if step_key.endswith("_bronze") or step_key == SAMPLE_RATE_OP_NAME:
         return "bronze"
     for dbt_step, phase in (("dbt_silver", "silver"), ("dbt_snapshots", "snapshots"), ("dbt_gold", "gold")):
         if step_key == dbt_step:
