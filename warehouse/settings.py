@@ -263,5 +263,12 @@ def _non_negative(env: Mapping[str, str], name: str, default: float | None = Non
 
 
 def get_settings() -> Settings:
-    """Settings from the current environment (read fresh each call, so tests can change env)."""
-    return Settings.from_env()
+    """Settings from the current environment (read fresh each call, so tests can change env).
+
+    The default home (``./.carehouse``) is resolved once, against the folder carehouse started
+    in, and pinned in ``CAREHOUSE_HOME``: dagster-dbt changes the working directory while it
+    streams dbt's events, and a later step must not find a second warehouse under dbt_project/.
+    Child processes (the Dagster UI, run workers) inherit the same home."""
+    settings = Settings.from_env()
+    os.environ.setdefault(ENV_HOME, str(settings.home))
+    return settings

@@ -76,3 +76,19 @@ def test_without_password_keeps_everything_else() -> None:
     assert without_password("postgresql://postgres@127.0.0.1:55432/carehouse") == (
         "postgresql://postgres@127.0.0.1:55432/carehouse"
     )
+
+
+def test_the_default_home_is_pinned_where_carehouse_started(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """dagster-dbt changes the working directory while it streams dbt's events: a step that
+    reads the settings then must still find the warehouse where the run started."""
+    from warehouse.settings import DEFAULT_HOME, ENV_HOME, get_settings
+
+    monkeypatch.delenv(ENV_HOME, raising=False)
+    monkeypatch.chdir(tmp_path)
+    started_in = get_settings().home
+    assert started_in == tmp_path.resolve() / DEFAULT_HOME
+    (tmp_path / "dbt_project").mkdir()
+    monkeypatch.chdir(tmp_path / "dbt_project")
+    assert get_settings().home == started_in
