@@ -136,7 +136,7 @@ def _check(
         raise ValueError(f"the export date must be 0 to {MAX_EXPORT_DAYS} days after the start date")
     if since is not None and since.tzinfo is None:
         raise ValueError("since must be an instant with a time zone")
-    if out_dir.exists() and any(out_dir.glob("*.ndjson*")) or (out_dir / MANIFEST_NAME).exists():
+    if (out_dir / MANIFEST_NAME).exists() or any(out_dir.glob("*.ndjson*")):
         raise ValueError(f"{out_dir} already holds an export; choose an empty folder")
 
 
