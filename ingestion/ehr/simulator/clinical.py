@@ -92,11 +92,17 @@ class ClinicalWriter:
         if roll < AMENDED_RATE and measurement.value is not None:
             corrected = clamp_before(last_updated + _MINUTE * rng.randint(60, 3 * 24 * 60), self.cutoff)
             if corrected > last_updated:
-                scale = rng.choice((0.9, 1.1))
+                # the value first charted: a slip of a few percent (a few tenths of a degree)
+                value = measurement.value
+                wrong = (
+                    value + rng.choice((-0.4, 0.4))
+                    if measurement.code.unit == "Cel"
+                    else value * rng.choice((0.95, 1.05))
+                )
                 earlier = Measurement(
                     measurement.code,
                     measurement.effective,
-                    round(measurement.value * scale, measurement.decimals),
+                    round(wrong, measurement.decimals),
                     measurement.decimals,
                     low=measurement.low,
                     high=measurement.high,
