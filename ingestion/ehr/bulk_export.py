@@ -126,6 +126,7 @@ def stage_bulk_export(settings: Settings, export_dir: Path, system: str) -> Stag
     folders: list[Path] = []
     lines: dict[str, int] = {}
     pending: dict[str, tuple[Path, dict[str, Any]]] = {}
+    created: list[Path] = []
     try:
         for entity, entity_files in sorted(by_entity.items()):
             folder = batch_dir(
@@ -136,10 +137,11 @@ def stage_bulk_export(settings: Settings, export_dir: Path, system: str) -> Stag
                 lines[entity] = _already_staged(folder, fingerprint, system, entity, batch_id)
                 continue
             _clear_unfinished(folder)
+            created.append(folder)
             lines[entity], originals = _copy_entity(folder, entity_files, sources)
             pending[entity] = (folder, originals)
     except BulkExportError:
-        for folder, _ in pending.values():  # nothing of a bad export stays behind
+        for folder in created:  # nothing of a bad export stays behind
             shutil.rmtree(folder, ignore_errors=True)
         raise
     # every file is in place and checked: only now does any batch become visible to loaders
