@@ -247,7 +247,7 @@ def scan_ehr_landing(settings: Settings, registry: EhrRegistry | None = None) ->
             files = _ndjson_files(system_dir, f"*/*/{DATA_FILE_PATTERN}")
             if files:
                 unloadable[system] = (
-                    f"{files} NDJSON file(s) not loaded: system {system!r} is not in the EHR registry"
+                    f"{files} NDJSON file(s): system {system!r} is not in the EHR registry"
                     f" {registry.source}: add an entry"
                 )
             continue
@@ -259,7 +259,7 @@ def scan_ehr_landing(settings: Settings, registry: EhrRegistry | None = None) ->
                 others.add(entity)
             elif files := _ndjson_files(entity_dir, f"*/{DATA_FILE_PATTERN}"):
                 unloadable[f"{system}/{entity}"] = (
-                    f"{files} NDJSON file(s) not loaded: {entity!r} is not a resource type folder name"
+                    f"{files} NDJSON file(s): {entity!r} is not a resource type folder name"
                     " (lower-case letters only, e.g. allergyintolerance)"
                 )
     return EhrLanding(tuple(sorted(others)), unloadable)
