@@ -36,7 +36,14 @@ from typing import IO, Any
 from urllib.parse import urlsplit
 
 from ingestion.ehr.registry import load_ehr_registry
-from ingestion.landing import batch_dir, is_complete, read_manifest, temp_path_for, write_manifest
+from ingestion.landing import (
+    LANDING_MANIFEST,
+    batch_dir,
+    is_complete,
+    read_manifest,
+    temp_path_for,
+    write_manifest,
+)
 from warehouse.settings import Settings
 
 BATCH_ID_FORMAT = "%Y%m%dT%H%M%SZ"
@@ -113,13 +120,21 @@ def stage_bulk_export(settings: Settings, export_dir: Path, system: str) -> Stag
     fingerprint = hashlib.sha256(
         json.dumps({name: facts["sha256"] for name, facts in sorted(sources.items())}).encode()
     ).hexdigest()
+    inferred = manifest is None
+    earlier = _earlier_staging(settings, system, sorted({f.entity for f in files}), fingerprint)
+    if earlier is not None:
+        # the same files staged before, e.g. downloaded again without a manifest (a new mtime):
+        # complete that staging instead of landing the export a second time
+        moment = _transaction_time(earlier["transactionTime"], export_dir)
+        inferred = bool(earlier.get("transaction_time_inferred"))
+        request = earlier.get("request") if isinstance(earlier.get("request"), str) else request
     batch_id = moment.strftime(BATCH_ID_FORMAT)
     by_entity: dict[str, list[ExportFile]] = {}
     for export_file in files:
         by_entity.setdefault(export_file.entity, []).append(export_file)
     export_facts = {
         "transactionTime": moment.isoformat().replace("+00:00", "Z"),
-        "transaction_time_inferred": manifest is None,
+        "transaction_time_inferred": inferred,
         "request": request,
         "fingerprint": fingerprint,
     }
@@ -153,7 +168,7 @@ def stage_bulk_export(settings: Settings, export_dir: Path, system: str) -> Stag
         system=system,
         batch_id=batch_id,
         transaction_time=export_facts["transactionTime"],
-        transaction_time_inferred=manifest is None,
+        transaction_time_inferred=inferred,
         lines_by_entity=lines,
         folders=tuple(folders),
         already_staged=not written,
@@ -278,6 +293,22 @@ def _already_staged(folder: Path, fingerprint: str, system: str, entity: str, ba
             " staged (a different export with the same transaction time?)"
         )
     return int(manifest.get("lines") or 0)
+
+
+def _earlier_staging(
+    settings: Settings, system: str, entities: list[str], fingerprint: str
+) -> dict[str, Any] | None:
+    """The export facts of a complete batch of ``system`` that holds these very files, if any."""
+    base = settings.landing_dir / settings.tenant / settings.environment / system
+    for entity in entities:
+        for path in sorted(base.glob(f"{entity}/*/{LANDING_MANIFEST}"), reverse=True):
+            try:
+                export = json.loads(path.read_bytes()).get("export")
+            except (ValueError, OSError, AttributeError):
+                continue  # not this loader's to judge: verification reports broken manifests
+            if isinstance(export, dict) and export.get("fingerprint") == fingerprint:
+                return export
+    return None
 
 
 def _clear_unfinished(folder: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,11 +17,14 @@ from ingestion.ehr.bronze import (
     SYSTEMS_TABLE,
     ehr_bronze_source,
     scan_ehr_landing,
+    unmodeled_tables,
 )
 from ingestion.ehr.registry import EhrRegistry, load_ehr_registry
 from warehouse.settings import Settings, get_settings
 
 PIPELINE_NAME = "carehouse_ehr"
+
+log = logging.getLogger(__name__)
 
 
 def ehr_pipeline(settings: Settings | None = None, *, with_credentials: bool = True) -> dlt.Pipeline:
@@ -64,3 +68,13 @@ def load_ehr_to_bronze(
         rejected_rows=rejected,
         unloadable_folders=unloadable,
     )
+
+
+def report_ehr_leftovers(settings: Settings, logger: logging.Logger = log) -> None:
+    """Warn about what an EHR load kept out of silver, so nothing is dropped without a word
+    (``logger``: the Dagster asset passes its run log): resource types that landed in bronze but
+    that silver does not model yet, and landing folders no EHR load may read."""
+    for table, rows in unmodeled_tables(settings).items():
+        logger.warning("%d rows in bronze.%s: not modeled in silver yet", rows, table)
+    for folder, why in scan_ehr_landing(settings).unloadable.items():
+        logger.warning("not loaded: %s: %s", folder, why)

@@ -134,6 +134,20 @@ def test_without_a_manifest_the_newest_file_time_is_the_batch_and_says_so(
     assert manifest["export"]["transaction_time_inferred"] is True and manifest["export"]["request"] is None
 
 
+def test_the_same_files_downloaded_again_without_a_manifest_are_not_staged_twice(
+    settings: Settings, tmp_path: Path
+) -> None:
+    folder = _export(tmp_path / "export", manifest=False)
+    (folder / "err.ndjson").unlink()
+    first = stage_bulk_export(settings, folder, "athena")
+    later = datetime(2030, 1, 1, tzinfo=UTC).timestamp()
+    for path in folder.iterdir():
+        os.utime(path, (later, later))  # a new download: new file times, the same bytes
+    again = stage_bulk_export(settings, folder, "athena")
+    assert again.already_staged and again.batch_id == first.batch_id and again.transaction_time_inferred
+    assert len(_batches(settings)) == 3
+
+
 def test_a_count_that_differs_from_the_manifest_stages_nothing(settings: Settings, tmp_path: Path) -> None:
     folder = _export(tmp_path / "export", counts={"Device.000.ndjson": 2})
     with pytest.raises(BulkExportError) as caught:
