@@ -38,6 +38,9 @@ RESOURCE_TYPES: dict[str, str] = {
     "allergyintolerance": "AllergyIntolerance",
 }
 
+# The systems the simulators produce (the EHR simulator, the simulated FHIR API server). Loaders
+# never read this: which systems carehouse loads is the EHR registry's answer
+# (ingestion/ehr_systems.yaml, ingestion.ehr.registry), where these two are entries.
 EHR_SYSTEMS: tuple[str, ...] = ("athena", "epic")
 
 # What each bronze.ehr__<entity> table holds (FHIR R4 / US Core): the table's description in
