@@ -197,10 +197,11 @@ class BulkDataClient:
 
     def _request(self, method: str, url: str, *, stream: bool = False, **kwargs: Any) -> requests.Response:
         """``method`` on ``url`` (same origin as the FHIR base only) with the bearer token; 401 →
-        new token and one re-send; 429/5xx/transport errors → wait ``Retry-After`` and retry."""
+        new token and a re-send (a token refused right after a new one was fetched is final);
+        429/5xx/transport errors → wait ``Retry-After`` and retry."""
         if _origin(url) != _origin(self.fhir_base):
             raise BulkExportError("the server named a URL on another origin; not sending the token there")
-        reauthenticated = False
+        reauthenticated = False  # the previous answer was a 401 that fetched a new token
         for attempt in range(1, MAX_ATTEMPTS + 1):
             token = self.auth.access_token or self.auth.obtain_token()
             headers = {**kwargs.pop("headers", {}), "Authorization": f"Bearer {token}"}
@@ -212,12 +213,13 @@ class BulkDataClient:
                     raise BulkExportError(f"{method} {urlsplit(url).path}: {type(exc).__name__}") from None
                 self.sleep(DEFAULT_WAIT_S)
                 continue
-            if response.status_code == 401 and not reauthenticated:
+            if response.status_code == 401 and not reauthenticated and attempt < MAX_ATTEMPTS:
                 response.close()
                 log.info("access token refused (expired?); authenticating again")
                 self.auth.obtain_token()
                 reauthenticated = True
                 continue
+            reauthenticated = False  # e.g. a 429 wait, during which the new token can expire too
             if (response.status_code == 429 or response.status_code >= 500) and attempt < MAX_ATTEMPTS:
                 wait = retry_after_seconds(response.headers.get("Retry-After"))
                 log.info(
