@@ -14,10 +14,13 @@
 
 What is exported: the same current versions the REST search serves (``index.py``), per landing
 folder of the system; ``_since`` keeps resources whose ``meta.lastUpdated`` is after it.
-``transactionTime`` is the later of the wall clock and the newest ``lastUpdated`` exported (the
-simulated clock may run ahead), so nothing in the export is newer than it and an export
-``_since`` that time misses nothing. Lines the index cannot serve (broken JSON, no id or
-``lastUpdated``) are reported per type in an ``OperationOutcome`` NDJSON file of ``error[]``.
+``transactionTime`` is the server's clock, and the simulated EHR's clock is its data's: the
+newest ``meta.lastUpdated`` the server holds for the system, in any type (the simulator stamps
+resources with simulated days, behind or ahead of the wall clock; a real server stamps them
+with its own clock). So nothing in an export is newer than its ``transactionTime``, and the
+next export ``_since`` that time gets exactly the resources that changed after it.
+Lines the index cannot serve (broken JSON, no id or ``lastUpdated``) are reported per type
+in an ``OperationOutcome`` NDJSON file of ``error[]``.
 
 Groups (``Group/{id}/$export``), the same for every system: ``all`` (every patient) and
 ``inpatients`` (patients with an Encounter of class IMP). A group export holds the members'
@@ -34,7 +37,6 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
@@ -206,13 +208,14 @@ class BulkExports:
             raise ExportError(f"no Group {group}; groups: {', '.join(GROUPS)}")
         wanted = {t.lower() for t in request.types} if request.types else None
         selected: list[tuple[str, TypeIndex, list[Entry]]] = []
-        newest = 0
+        clock = request.since_us or 0  # the simulated clock: the newest change held (see above)
         skipped: dict[str, int] = {}
         for entity in self._entities(system):
-            if wanted is not None and entity not in wanted:
-                continue
             index = self.index.type_index(system, entity)
             entries = index.entries(rescan=True)
+            clock = max(clock, entries[-1].instant_us if entries else 0)
+            if wanted is not None and entity not in wanted:
+                continue
             if request.since_us is not None:
                 entries = [e for e in entries if e.instant_us > request.since_us]
             name = self._type_name(entity, index, entries)
@@ -224,16 +227,14 @@ class BulkExports:
         outputs: list[ExportFile] = []
         per_file = max(1, self.options.resources_per_file)
         for name, index, entries in selected:
-            newest = max([newest, *(e.instant_us for e in entries)])
             for n, start in enumerate(range(0, len(entries), per_file), start=1):
                 chunk = tuple(entries[start : start + per_file])
                 outputs.append(ExportFile(name, f"{name}.{n}.ndjson", index, chunk))
-        now_us = int(datetime.now(UTC).timestamp() * 1_000_000)
         job = ExportJob(
             id=secrets.token_urlsafe(16),
             system=system,
             request=request_url,
-            transaction_time=format_instant(max(now_us, newest)),
+            transaction_time=format_instant(clock),
             outputs=outputs,
             errors=[self._error_file(skipped)] if skipped else [],
         )
