@@ -245,7 +245,8 @@ def load_ehr_bulk(
     export, since_text = result.export, result.since or "the beginning"
     console.print(
         f"export of {system} since {since_text}: transactionTime {export.transaction_time},"
-        f" {len(export.files)} file(s), {export.resources:,} resources; batch {result.batch_id}",
+        f" {len(export.files)} file(s), {export.resources:,} resources"
+        + (f"; batch {result.batch_id}" if result.batch_id else "; nothing to stage"),
         highlight=False,
     )
     _summary(result.load)

@@ -82,6 +82,9 @@ def test_an_export_is_staged_and_loaded_and_the_next_one_asks_since_its_transact
 
         simulate_ehr_extract(ehr, extract_date=date(2025, 3, 2), patients=20)
         second = load_ehr_bulk_to_bronze(settings, "athena", **options)
+        unchanged = load_ehr_bulk_to_bronze(settings, "athena", **options)
+    assert unchanged.since == second.export.transaction_time == unchanged.export.transaction_time
+    assert (unchanged.export.files, unchanged.batch_id, unchanged.load.rows) == ((), "", 0)
     assert second.since == first.export.transaction_time
     assert "_since=" in second.export.manifest["request"]
     assert 0 < second.export.resources < first.export.resources

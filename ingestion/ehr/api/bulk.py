@@ -20,7 +20,8 @@ resources with simulated days, behind or ahead of the wall clock; a real server 
 with its own clock). So nothing in an export is newer than its ``transactionTime``, and the
 next export ``_since`` that time gets exactly the resources that changed after it.
 Lines the index cannot serve (broken JSON, no id or ``lastUpdated``) are reported per type
-in an ``OperationOutcome`` NDJSON file of ``error[]``.
+in an ``OperationOutcome`` NDJSON file of ``error[]`` of exports without ``_since`` (such a
+line has no time to compare ``_since`` with; an incremental export would repeat it forever).
 
 Groups (``Group/{id}/$export``), the same for every system: ``all`` (every patient) and
 ``inpatients`` (patients with an Encounter of class IMP). A group export holds the members'
@@ -219,7 +220,7 @@ class BulkExports:
             if request.since_us is not None:
                 entries = [e for e in entries if e.instant_us > request.since_us]
             name = self._type_name(entity, index, entries)
-            if index.skipped_lines:
+            if index.skipped_lines and request.since_us is None:
                 skipped[name] = index.skipped_lines
             selected.append((name, index, entries))
         if group is not None:

@@ -28,7 +28,7 @@ from psycopg.types.json import Jsonb
 
 from ingestion.bronze_loads import LoadResult
 from ingestion.bronze_pipeline import BRONZE_SCHEMA
-from ingestion.ehr.api.bulk_client import BulkExportResult, export_to_folder
+from ingestion.ehr.api.bulk_client import BulkExportError, BulkExportResult, export_to_folder
 from ingestion.ehr.api.bulk_keys import SigningKey
 from warehouse.connection import connect
 from warehouse.lock import writer_lock
@@ -47,7 +47,7 @@ class BulkLoadResult:
     system: str
     since: str | None
     export: BulkExportResult
-    batch_id: str  # the landing batch the export was staged as
+    batch_id: str  # the landing batch the export was staged as ("" when it delivered no file)
     load: LoadResult
 
 
@@ -122,11 +122,15 @@ def record_export(
 
 
 def _stage_and_load(settings: Settings, folder: Path, system: str) -> tuple[str, LoadResult]:
-    """The export folder as landing batches of ``system`` (H1's staging), then the EHR load."""
+    """The export folder as landing batches of ``system`` (issue 13's staging), then the EHR load."""
+    from ingestion.ehr.bulk_export import BulkExportError as StagingError
     from ingestion.ehr.bulk_export import stage_bulk_export
     from ingestion.ehr.pipeline import load_ehr_to_bronze
 
-    staged = stage_bulk_export(settings, folder, system)
+    try:
+        staged = stage_bulk_export(settings, folder, system)
+    except StagingError as exc:
+        raise BulkExportError(f"staging the export: {exc}") from None
     return staged.batch_id, load_ehr_to_bronze(settings)
 
 
@@ -166,6 +170,9 @@ def load_ehr_bulk_to_bronze(
                 since=since,
                 sleep=sleep,
             )
-            batch_id, load = _stage_and_load(settings, Path(temp), system)
+            if export.files:
+                batch_id, load = _stage_and_load(settings, Path(temp), system)
+            else:  # nothing changed: no batch to stage; the export is still recorded below
+                batch_id, load = "", LoadResult(source="ehr-bulk", files=0, rows_by_table={})
         record_export(settings, system, group_id, types, export, batch_id)
     return BulkLoadResult(system, since, export, batch_id, load)
