@@ -395,3 +395,24 @@ def test_keys_come_from_the_environment_or_a_dev_key_pair(
     monkeypatch.setenv(ENV_PRIVATE_KEY, "not a key")
     with pytest.raises(ValueError, match="not an unencrypted PEM private key"):
         resolve_signing_key(tmp_path)
+
+
+def test_exports_of_unchanged_data_get_distinct_transaction_times(landing: Path, tmp_path: Path) -> None:
+    """Landing batches are named after transactionTime to the second: a Group export right after
+    a full one must not share it, while an export with nothing new keeps the data's clock."""
+    with running(landing) as api:
+        base = api.fhir_base("epic")
+        full = export_to_folder(base, tmp_path / "full", client_id=CLIENT, key=EC_KEY)
+        group = export_to_folder(base, tmp_path / "group", client_id=CLIENT, key=EC_KEY, group_id="all")
+        nothing = export_to_folder(
+            base, tmp_path / "none", client_id=CLIENT, key=EC_KEY, since=group.transaction_time
+        )
+    newest = max(
+        datetime.fromisoformat(stamp)
+        for entity in ("patient", "encounter", "condition", "organization")
+        for stamp in current_versions(landing, "epic", entity).values()
+    )
+    assert datetime.fromisoformat(full.transaction_time) >= newest
+    first, second = (datetime.fromisoformat(e.transaction_time) for e in (full, group))
+    assert second.replace(microsecond=0) == first.replace(microsecond=0) + timedelta(seconds=1)
+    assert nothing.files == () and nothing.manifest["output"] == []

@@ -18,7 +18,11 @@ folder of the system; ``_since`` keeps resources whose ``meta.lastUpdated`` is a
 newest ``meta.lastUpdated`` the server holds for the system, in any type (the simulator stamps
 resources with simulated days, behind or ahead of the wall clock; a real server stamps them
 with its own clock). So nothing in an export is newer than its ``transactionTime``, and the
-next export ``_since`` that time gets exactly the resources that changed after it.
+next export ``_since`` that time gets exactly the resources that changed after it. One
+exception keeps exports distinguishable (a landing batch is named after its transactionTime, to
+the second): when the data has not changed since this server's previous export with files of the
+system, for instance a Group or ``_type`` export right after a full one, the clock ticks to the
+next second after that export's transactionTime.
 Lines the index cannot serve (broken JSON, no id or ``lastUpdated``) are reported per type
 in an ``OperationOutcome`` NDJSON file of ``error[]`` of exports without ``_since`` (such a
 line has no time to compare ``_since`` with; an incremental export would repeat it forever).
@@ -56,6 +60,7 @@ _TYPE_NAME = re.compile(r"[A-Z][A-Za-z]{1,63}")
 _SUPPORTED_PARAMS = {"_type", "_since", "_outputFormat"}
 _NOT_EXPORTED = {"operationoutcome"}  # error files of earlier exports, staged as a type
 JOB_RETENTION_S = 3600.0
+_SECOND = 1_000_000
 
 
 class ExportError(ValueError):
@@ -182,6 +187,8 @@ class BulkExports:
         self.options = options
         self._lock = threading.Lock()
         self._jobs: dict[str, ExportJob] = {}
+        # per system: the second of the transactionTime of the last export with files
+        self._last_second: dict[str, int] = {}
 
     # -- what a system holds -------------------------------------------------------------------
 
@@ -231,6 +238,12 @@ class BulkExports:
             for n, start in enumerate(range(0, len(entries), per_file), start=1):
                 chunk = tuple(entries[start : start + per_file])
                 outputs.append(ExportFile(name, f"{name}.{n}.ndjson", index, chunk))
+        with self._lock:
+            if outputs:
+                last = self._last_second.get(system)
+                if last is not None and clock // _SECOND <= last:
+                    clock = (last + 1) * _SECOND
+                self._last_second[system] = clock // _SECOND
         job = ExportJob(
             id=secrets.token_urlsafe(16),
             system=system,
