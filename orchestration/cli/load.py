@@ -208,3 +208,125 @@ def load_reference() -> None:
     with _loading("reference") as settings:
         result = load_reference_to_bronze(settings)
     console.print(f"{result.rows:,} ICD-10-CM rows into bronze")
+
+
+def _bulk_registry_entry(system: str):  # -> ingestion.ehr.registry.EhrSystem | None
+    """The system's registry entry (urls, client id, group, types), when the registry exists."""
+    try:
+        from ingestion.ehr.registry import load_ehr_registry
+    except ImportError:  # a branch without issue 13's registry: the options say everything
+        return None
+    return load_ehr_registry().get(system)
+
+
+@load_app.command("ehr-bulk")
+def load_ehr_bulk(
+    system: Annotated[str, typer.Option("--system", help="The EHR system to export.", show_default=False)],
+    base_url: Annotated[
+        str | None,
+        typer.Option(
+            help="The system's FHIR base URL (default: the registry's fhir_base_url, else the"
+            " simulated API's http://127.0.0.1:8090/{system}/fhir).",
+            show_default=False,
+        ),
+    ] = None,
+    token_url: Annotated[
+        str | None,
+        typer.Option(
+            help="Token endpoint (default: the registry's, else SMART discovery).", show_default=False
+        ),
+    ] = None,
+    client_id: Annotated[
+        str | None,
+        typer.Option(
+            help="Backend client id (default: the registry's, else the dev client).", show_default=False
+        ),
+    ] = None,
+    group: Annotated[
+        str | None, typer.Option(help="Export Group/{id} instead of the whole system.", show_default=False)
+    ] = None,
+    types: Annotated[
+        str | None,
+        typer.Option(
+            "--type",
+            help="Resource types, comma-separated (default: the registry's, else all).",
+            show_default=False,
+        ),
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            help="Export what changed after this instant (default: the previous export's transactionTime).",
+            show_default=False,
+        ),
+    ] = None,
+    full: Annotated[
+        bool, typer.Option("--full", help="Export everything, ignoring earlier exports.")
+    ] = False,
+) -> None:
+    """Run a FHIR Bulk Data $export of SYSTEM (SMART Backend Services auth), stage it and load it.
+
+    The private key (PEM) comes from CAREHOUSE_EHR_BULK_PRIVATE_KEY,
+    CAREHOUSE_EHR_BULK_PRIVATE_KEY_FILE or .dlt/secrets.toml (sources.ehr_bulk.private_key),
+    never from the command line; without one, the carehouse home's development key pair
+    (which `carehouse simulate ehr-api` registers). The previous export's transactionTime is
+    kept in bronze.ehr__bulk_exports.
+    """
+    import requests
+
+    from ingestion.ehr.api.bulk_client import BulkExportError
+    from ingestion.ehr.api.bulk_keys import DEV_BULK_CLIENT_ID, BulkKeyError, resolve_signing_key
+    from ingestion.ehr.api.bulk_load import load_ehr_bulk_to_bronze
+    from ingestion.ehr.api.index import instant_us
+
+    if since is not None and full:
+        raise typer.BadParameter("give --since or --full, not both", param_hint="--since")
+    if since is not None and ("T" not in since or instant_us(since) is None):
+        raise typer.BadParameter(
+            f"{since!r} is not an instant like 2025-03-01T00:00:00Z", param_hint="--since"
+        )
+
+    def fail(message: object) -> NoReturn:
+        console.print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
+
+    try:
+        entry = _bulk_registry_entry(system)
+    except ValueError as exc:  # an unknown system or a broken registry: one line naming the file
+        fail(exc)
+    type_list = (
+        [t.strip() for t in types.split(",") if t.strip()] if types else list(getattr(entry, "types", ()))
+    )
+    settings = get_settings()
+    try:
+        key = resolve_signing_key(settings.home)
+    except BulkKeyError as exc:
+        fail(exc)
+    with _loading("ehr-bulk") as settings:
+        try:
+            result = load_ehr_bulk_to_bronze(
+                settings,
+                system,
+                fhir_base=base_url
+                or getattr(entry, "fhir_base_url", None)
+                or f"{DEFAULT_EHR_API_URL}/{system}/fhir",
+                client_id=client_id or getattr(entry, "client_id", None) or DEV_BULK_CLIENT_ID,
+                key=key,
+                token_url=token_url or getattr(entry, "token_url", None),
+                group_id=group or getattr(entry, "group_id", None),
+                types=type_list,
+                since=since,
+                full=full,
+            )
+        except BulkExportError as exc:
+            fail(exc)
+        except requests.RequestException as exc:
+            fail(f"the FHIR server is unreachable ({type(exc).__name__})")
+    export, since_text = result.export, result.since or "the beginning"
+    console.print(
+        f"export of {system} since {since_text}: transactionTime {export.transaction_time},"
+        f" {len(export.files)} file(s), {export.resources:,} resources"
+        + (f"; batch {result.batch_id}" if result.batch_id else "; nothing to stage"),
+        highlight=False,
+    )
+    _summary(result.load)
