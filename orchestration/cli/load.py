@@ -210,15 +210,6 @@ def load_reference() -> None:
     console.print(f"{result.rows:,} ICD-10-CM rows into bronze")
 
 
-def _bulk_registry_entry(system: str):  # -> ingestion.ehr.registry.EhrSystem | None
-    """The system's registry entry (urls, client id, group, types), when the registry exists."""
-    try:
-        from ingestion.ehr.registry import load_ehr_registry
-    except ImportError:  # a branch without issue 13's registry: the options say everything
-        return None
-    return load_ehr_registry().get(system)
-
-
 @load_app.command("ehr-bulk")
 def load_ehr_bulk(
     system: Annotated[str, typer.Option("--system", help="The EHR system to export.", show_default=False)],
@@ -286,42 +277,38 @@ def load_ehr_bulk(
             f"{since!r} is not an instant like 2025-03-01T00:00:00Z", param_hint="--since"
         )
 
-    def fail(message: object) -> NoReturn:
-        console.print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1)
+    from ingestion.ehr.bronze import unmodeled_tables
+    from ingestion.ehr.registry import UnknownEhrSystem
 
+    registry = _ehr_registry()
     try:
-        entry = _bulk_registry_entry(system)
-    except ValueError as exc:  # an unknown system or a broken registry: one line naming the file
-        fail(exc)
-    type_list = (
-        [t.strip() for t in types.split(",") if t.strip()] if types else list(getattr(entry, "types", ()))
-    )
+        entry = registry.get(system)
+    except UnknownEhrSystem as exc:  # one line naming the registry file
+        _fail(exc)
+    type_list = [t.strip() for t in types.split(",") if t.strip()] if types else list(entry.types)
     settings = get_settings()
     try:
         key = resolve_signing_key(settings.home)
     except BulkKeyError as exc:
-        fail(exc)
+        _fail(exc)
     with _loading("ehr-bulk") as settings:
         try:
             result = load_ehr_bulk_to_bronze(
                 settings,
                 system,
-                fhir_base=base_url
-                or getattr(entry, "fhir_base_url", None)
-                or f"{DEFAULT_EHR_API_URL}/{system}/fhir",
-                client_id=client_id or getattr(entry, "client_id", None) or DEV_BULK_CLIENT_ID,
+                fhir_base=base_url or entry.fhir_base_url or f"{DEFAULT_EHR_API_URL}/{system}/fhir",
+                client_id=client_id or entry.client_id or DEV_BULK_CLIENT_ID,
                 key=key,
-                token_url=token_url or getattr(entry, "token_url", None),
-                group_id=group or getattr(entry, "group_id", None),
+                token_url=token_url or entry.token_url,
+                group_id=group or entry.group_id,
                 types=type_list,
                 since=since,
                 full=full,
             )
         except BulkExportError as exc:
-            fail(exc)
+            _fail(exc)
         except requests.RequestException as exc:
-            fail(f"the FHIR server is unreachable ({type(exc).__name__})")
+            _fail(f"the FHIR server is unreachable ({type(exc).__name__})")
     export, since_text = result.export, result.since or "the beginning"
     console.print(
         f"export of {system} since {since_text}: transactionTime {export.transaction_time},"
@@ -330,3 +317,5 @@ def load_ehr_bulk(
         highlight=False,
     )
     _summary(result.load)
+    print_unmodeled(unmodeled_tables(settings))
+    print_unloadable(result.load.unloadable_folders)

@@ -122,7 +122,7 @@ def record_export(
 
 
 def _stage_and_load(settings: Settings, folder: Path, system: str) -> tuple[str, LoadResult]:
-    """The export folder as landing batches of ``system`` (issue 13's staging), then the EHR load."""
+    """The export folder as landing batches of ``system``, then the EHR load."""
     from ingestion.ehr.bulk_export import BulkExportError as StagingError
     from ingestion.ehr.bulk_export import stage_bulk_export
     from ingestion.ehr.pipeline import load_ehr_to_bronze
