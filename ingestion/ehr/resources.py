@@ -15,6 +15,10 @@ ENTITIES: tuple[str, ...] = (
     "condition",
     "procedure",
     "diagnosticreport",
+    "observation",
+    "medicationrequest",
+    "immunization",
+    "allergyintolerance",
 )
 
 RESOURCE_TYPES: dict[str, str] = {
@@ -28,6 +32,10 @@ RESOURCE_TYPES: dict[str, str] = {
     "condition": "Condition",
     "procedure": "Procedure",
     "diagnosticreport": "DiagnosticReport",
+    "observation": "Observation",
+    "medicationrequest": "MedicationRequest",
+    "immunization": "Immunization",
+    "allergyintolerance": "AllergyIntolerance",
 }
 
 EHR_SYSTEMS: tuple[str, ...] = ("athena", "epic")
@@ -45,4 +53,8 @@ DESCRIPTIONS: dict[str, str] = {
     "condition": "FHIR Condition resources: ICD-10-CM diagnoses recorded against encounters.",
     "procedure": "FHIR Procedure resources: CPT procedures performed during encounters.",
     "diagnosticreport": "FHIR DiagnosticReport resources: reports (e.g. imaging, labs) tied to encounters.",
+    "observation": "FHIR Observation resources (US Core): vital signs and laboratory results with LOINC codes.",
+    "medicationrequest": "FHIR MedicationRequest resources (US Core): medication orders with RxNorm codes.",
+    "immunization": "FHIR Immunization resources (US Core): vaccines given or not given, CVX coded.",
+    "allergyintolerance": "FHIR AllergyIntolerance resources (US Core): allergies, SNOMED CT or RxNorm coded.",
 }
