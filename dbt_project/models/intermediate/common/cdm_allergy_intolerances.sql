@@ -1,0 +1,56 @@
+-- ============================================================================
+-- cdm_allergy_intolerances
+-- Common data model: one row per allergy / intolerance of either EHR, keyed
+-- to its patient (and the encounter it was recorded in, if any); the
+-- substance as a SNOMED CT or RxNorm code with its system. is_countable is
+-- false for allergies the source retracted (verification status refuted or
+-- entered-in-error), as for conditions. is_active: clinical status active.
+-- ============================================================================
+
+with
+
+allergies as (
+
+    select * from {{ ref('int_allergy_intolerances_deduplicated') }}
+
+),
+
+final as (
+
+    select
+        ---------- keys
+        {{ surrogate_key(['source_system', 'allergy_intolerance_id']) }} as allergy_intolerance_key,
+        {{ surrogate_key(['source_system', 'patient_id']) }} as patient_key,
+        {{ optional_surrogate_key('encounter_id', ['source_system', 'encounter_id']) }} as encounter_key,
+
+        ---------- source ids
+        source_system,
+        allergy_intolerance_id,
+        patient_id,
+        encounter_id,
+
+        ---------- codes
+        code_system,
+        allergy_code,
+        allergy_display,
+        clinical_status_code,
+        verification_status_code,
+        coalesce(verification_status_code, '') not in ('refuted', 'entered-in-error') as is_countable,
+        coalesce(clinical_status_code = 'active', false) as is_active,
+        allergy_type,
+        allergy_category,
+        criticality,
+
+        ---------- timestamps
+        recorded_at,
+        recorded_date,
+        source_last_updated_at,
+
+        ---------- data quality
+        _dq_flags
+
+    from allergies
+
+)
+
+select * from final
