@@ -53,8 +53,8 @@ DESCRIPTIONS: dict[str, str] = {
     "condition": "FHIR Condition resources: ICD-10-CM diagnoses recorded against encounters.",
     "procedure": "FHIR Procedure resources: CPT procedures performed during encounters.",
     "diagnosticreport": "FHIR DiagnosticReport resources: reports (e.g. imaging, labs) tied to encounters.",
-    "observation": "FHIR Observation resources (US Core): vital signs and laboratory results with LOINC codes.",
-    "medicationrequest": "FHIR MedicationRequest resources (US Core): medication orders with RxNorm codes.",
+    "observation": "FHIR Observation resources (US Core): vital signs and lab results, LOINC coded.",
+    "medicationrequest": "FHIR MedicationRequest resources (US Core): medication orders, RxNorm coded.",
     "immunization": "FHIR Immunization resources (US Core): vaccines given or not given, CVX coded.",
-    "allergyintolerance": "FHIR AllergyIntolerance resources (US Core): allergies, SNOMED CT or RxNorm coded.",
+    "allergyintolerance": "FHIR AllergyIntolerance resources (US Core): allergies, SNOMED CT / RxNorm coded.",
 }

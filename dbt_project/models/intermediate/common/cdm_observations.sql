@@ -136,14 +136,14 @@ final as (
         result_interpretation_code as interpretation_code,
 
         ---------- value, unit and reference range
-        result_value_numeric as value_numeric,
+        cast(result_value_numeric as {{ dbt.type_numeric() }}) as value_numeric,
         result_value_comparator as value_comparator,
         result_value_unit as value_unit,
         result_value_unit_code as value_unit_code,
         result_value_code as value_code,
         result_value_display as value_display,
-        result_range_low as reference_range_low,
-        result_range_high as reference_range_high,
+        cast(result_range_low as {{ dbt.type_numeric() }}) as reference_range_low,
+        cast(result_range_high as {{ dbt.type_numeric() }}) as reference_range_high,
         result_range_unit_code as reference_range_unit_code,
 
         ---------- abnormal flag

@@ -56,7 +56,7 @@ renamed as (
 
         ---------- codes
         {{ json_text('resource', ['status']) }} as observation_status,
-        {{ fhir_coding_field('resource', ['category', 0, 'coding'], 'http://terminology.hl7.org/CodeSystem/observation-category', 'code') }} as category_code,
+        {{ json_text('resource', ['category', 0, 'coding', 0, 'code']) }} as category_code,
         {{ fhir_coding_field('resource', ['code', 'coding'], 'http://loinc.org', 'system') }} as observation_code_system,
         {{ fhir_coding_field('resource', ['code', 'coding'], 'http://loinc.org', 'code') }} as observation_code,
         {{ fhir_coding_field('resource', ['code', 'coding'], 'http://loinc.org', 'display') }} as observation_display,
