@@ -21,7 +21,7 @@ import sys
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import psycopg
 import pytest
@@ -41,6 +41,9 @@ CVX, SNOMED = "http://hl7.org/fhir/sid/cvx", "http://snomed.info/sct"
 CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 VITALS = {"coding": [{"system": CATEGORY, "code": "vital-signs"}]}
 LAB = {"coding": [{"system": CATEGORY, "code": "laboratory"}]}
+ACT_REASON = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
+METFORMIN = "metformin hydrochloride 500 MG Extended Release Oral Tablet"
+FLU = "Influenza, seasonal, injectable, preservative free"
 PATIENT, ENCOUNTER = {"reference": "Patient/17"}, {"reference": "Encounter/e1"}
 
 
@@ -48,355 +51,169 @@ def _meta(updated: str = UPDATED) -> dict[str, str]:
     return {"lastUpdated": updated}
 
 
+def _resource(resource_type: str, id_: str, **fields: Any) -> dict[str, Any]:
+    return {"resourceType": resource_type, "id": id_, "meta": _meta(), **fields}
+
+
+def _concept(system: str | None, code: str, display: str | None = None) -> dict[str, Any]:
+    coding = {"system": system, "code": code, "display": display}
+    return {"coding": [{k: v for k, v in coding.items() if v is not None}]}
+
+
+def _ref(reference: str) -> dict[str, str]:
+    return {"reference": reference}
+
+
 def _quantity(value: float, unit: str, code: str) -> dict[str, Any]:
     return {"value": value, "unit": unit, "system": UCUM, "code": code}
 
 
-def _interpretation(code: str) -> list[dict[str, Any]]:
-    system = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
-    return [{"coding": [{"system": system, "code": code}]}]
+def _range(low: float, high: float, unit: str) -> list[dict[str, Any]]:
+    return [{"low": _quantity(low, unit, unit), "high": _quantity(high, unit, unit)}]
 
 
 def _observation(id_: str, code: str, display: str, **fields: Any) -> dict[str, Any]:
-    return {
-        "resourceType": "Observation",
-        "id": id_,
-        "meta": _meta(),
+    defaults = {
         "status": "final",
         "category": [LAB],
-        "code": {"coding": [{"system": LOINC, "code": code, "display": display}]},
+        "code": _concept(LOINC, code, display),
         "subject": PATIENT,
         "encounter": ENCOUNTER,
         "effectiveDateTime": "2025-03-01T09:15:00-05:00",
-        **fields,
     }
+    return _resource("Observation", id_, **{**defaults, **fields})  # fmt: skip
 
 
-# The simulated world of one visit: patient 17 seen on 2025-03-01 at location l1 by practitioner 100.
+# The world of one visit: patient 17 seen on 2025-03-01 at location l1 by practitioner 100.
 CONTEXT: dict[str, list[dict[str, Any]]] = {
-    "organization": [
-        {"resourceType": "Organization", "id": "o1", "meta": _meta(), "name": "General Hospital"}
-    ],
+    "organization": [_resource("Organization", "o1", name="General Hospital")],
     "location": [
-        {
-            "resourceType": "Location",
-            "id": "l1",
-            "meta": _meta(),
-            "name": "Main campus",
-            "managingOrganization": {"reference": "Organization/o1"},
-        }
+        _resource("Location", "l1", name="Main campus", managingOrganization=_ref("Organization/o1"))
     ],
     "practitioner": [
-        {
-            "resourceType": "Practitioner",
-            "id": "100",
-            "meta": _meta(),
-            "identifier": [{"system": "http://hl7.org/fhir/sid/us-npi", "value": "1234567893"}],
-            "name": [{"family": "House", "given": ["Greg"]}],
-        }
+        _resource("Practitioner", "100", name=[{"family": "House", "given": ["Greg"]}],
+                  identifier=[{"system": "http://hl7.org/fhir/sid/us-npi", "value": "1234567893"}])
     ],
     "practitionerrole": [
-        {
-            "resourceType": "PractitionerRole",
-            "id": "r1",
-            "meta": _meta(),
-            "active": True,
-            "practitioner": {"reference": "Practitioner/100"},
-            "organization": {"reference": "Organization/o1"},
-            "location": [{"reference": "Location/l1"}],
-            "specialty": [
-                {
-                    "coding": [
-                        {
-                            "system": "http://nucc.org/provider-taxonomy",
-                            "code": "207Q00000X",
-                            "display": "Family Medicine",
-                        }
-                    ]
-                }
-            ],
-        }
+        _resource("PractitionerRole", "r1", active=True, practitioner=_ref("Practitioner/100"),
+                  organization=_ref("Organization/o1"), location=[_ref("Location/l1")],
+                  specialty=[_concept("http://nucc.org/provider-taxonomy", "207Q00000X", "Family Medicine")])
     ],
     "patient": [
-        {
-            "resourceType": "Patient",
-            "id": "17",
-            "meta": _meta(),
-            "identifier": [{"value": "MRN-17"}],
-            "name": [{"family": "Doe", "given": ["Jane"]}],
-            "gender": "female",
-            "birthDate": "1980-04-12",
-            "address": [{"city": "Boston", "state": "MA", "postalCode": "02115"}],
-        }
+        _resource("Patient", "17", identifier=[{"value": "MRN-17"}],
+                  name=[{"family": "Doe", "given": ["Jane"]}],
+                  gender="female", birthDate="1980-04-12",
+                  address=[{"city": "Boston", "state": "MA", "postalCode": "02115"}])
     ],
     "coverage": [
-        {
-            "resourceType": "Coverage",
-            "id": "c1",
-            "meta": _meta(),
-            "status": "active",
-            "type": {"coding": [{"code": "commercial"}]},
-            "beneficiary": PATIENT,
-            "payor": [{"display": "Acme Health"}],
-            "period": {"start": "2020-01-01"},
-        }
+        _resource("Coverage", "c1", status="active", type=_concept(None, "commercial"), beneficiary=PATIENT,
+                  payor=[{"display": "Acme Health"}], period={"start": "2020-01-01"})
     ],
     "encounter": [
-        {
-            "resourceType": "Encounter",
-            "id": "e1",
-            "meta": _meta(),
-            "status": "finished",
-            "class": {"code": "AMB"},
-            "type": [{"coding": [{"code": "99213"}]}],
-            "subject": PATIENT,
-            "participant": [{"individual": {"reference": "Practitioner/100"}}],
-            "period": {"start": "2025-03-01T09:00:00-05:00", "end": "2025-03-01T09:40:00-05:00"},
-            "serviceProvider": {"reference": "Organization/o1"},
-            "location": [{"location": {"reference": "Location/l1"}}],
-        }
+        _resource("Encounter", "e1", status="finished", **{"class": {"code": "AMB"}},
+                  type=[_concept(None, "99213")], subject=PATIENT,
+                  participant=[{"individual": _ref("Practitioner/100")}],
+                  period={"start": "2025-03-01T09:00:00-05:00", "end": "2025-03-01T09:40:00-05:00"},
+                  serviceProvider=_ref("Organization/o1"), location=[{"location": _ref("Location/l1")}])
     ],
-}
+}  # fmt: skip
 
+GLUCOSE = ("2345-7", "Glucose [Mass/volume] in Serum or Plasma")
+HEMOGLOBIN = ("718-7", "Hemoglobin [Mass/volume] in Blood")
 CLINICAL: dict[str, list[dict[str, Any]]] = {
     "observation": [
         # glucose above its range, no interpretation: abnormal (high) by the range ...
-        _observation(
-            "glu",
-            "2345-7",
-            "Glucose [Mass/volume] in Serum or Plasma",
-            valueQuantity=_quantity(182, "mg/dL", "mg/dL"),
-            referenceRange=[
-                {"low": _quantity(70, "mg/dL", "mg/dL"), "high": _quantity(99, "mg/dL", "mg/dL")}
-            ],
-        ),
+        _observation("glu", *GLUCOSE, valueQuantity=_quantity(182, "mg/dL", "mg/dL"),
+                     referenceRange=_range(70, 99, "mg/dL")),
         # ... re-sent later as amended with another value: the later version wins
-        {
-            **_observation(
-                "glu",
-                "2345-7",
-                "Glucose [Mass/volume] in Serum or Plasma",
-                valueQuantity=_quantity(180.5, "mg/dL", "mg/dL"),
-                referenceRange=[
-                    {"low": _quantity(70, "mg/dL", "mg/dL"), "high": _quantity(99, "mg/dL", "mg/dL")}
-                ],
-            ),
-            "status": "amended",
-            "meta": _meta("2025-03-01T20:00:00Z"),
-        },
+        {**_observation("glu", *GLUCOSE, valueQuantity=_quantity(180.5, "mg/dL", "mg/dL"),
+                        referenceRange=_range(70, 99, "mg/dL")),
+         "status": "amended", "meta": _meta("2025-03-01T20:00:00Z")},
         # blood pressure panel: one row per component
-        _observation(
-            "bp",
-            "85354-9",
-            "Blood pressure panel with all children optional",
-            category=[VITALS],
-            component=[
-                {
-                    "code": {
-                        "coding": [{"system": LOINC, "code": "8480-6", "display": "Systolic blood pressure"}]
-                    },
-                    "valueQuantity": _quantity(150, "mmHg", "mm[Hg]"),
-                    "interpretation": _interpretation("H"),
-                },
-                {
-                    "code": {
-                        "coding": [{"system": LOINC, "code": "8462-4", "display": "Diastolic blood pressure"}]
-                    },
-                    "valueQuantity": _quantity(85, "mmHg", "mm[Hg]"),
-                },
-            ],
-        ),
+        _observation("bp", "85354-9", "Blood pressure panel with all children optional", category=[VITALS],
+                     component=[
+                         {"code": _concept(LOINC, "8480-6", "Systolic blood pressure"),
+                          "valueQuantity": _quantity(150, "mmHg", "mm[Hg]"),
+                          "interpretation": [_concept(None, "H")]},
+                         {"code": _concept(LOINC, "8462-4", "Diastolic blood pressure"),
+                          "valueQuantity": _quantity(85, "mmHg", "mm[Hg]")},
+                     ]),
         # heart rate, interpretation N
-        _observation(
-            "hr",
-            "8867-4",
-            "Heart rate",
-            category=[VITALS],
-            valueQuantity=_quantity(72, "/min", "/min"),
-            interpretation=_interpretation("N"),
-        ),
+        _observation("hr", "8867-4", "Heart rate", category=[VITALS],
+                     valueQuantity=_quantity(72, "/min", "/min"),
+                     interpretation=[_concept(None, "N")]),
         # a local code first, LOINC second: LOINC is read; interpretation L decides (low)
-        {
-            **_observation(
-                "hgb",
-                "718-7",
-                "Hemoglobin [Mass/volume] in Blood",
-                valueQuantity=_quantity(10.1, "g/dL", "g/dL"),
-                interpretation=_interpretation("L"),
-                referenceRange=[
-                    {"low": _quantity(12, "g/dL", "g/dL"), "high": _quantity(16, "g/dL", "g/dL")}
-                ],
-            ),
-            "code": {
-                "coding": [
-                    {"system": "urn:oid:1.2.3.4", "code": "HGB"},
-                    {"system": LOINC, "code": "718-7", "display": "Hemoglobin [Mass/volume] in Blood"},
-                ]
-            },
-        },
+        {**_observation("hgb", *HEMOGLOBIN, valueQuantity=_quantity(10.1, "g/dL", "g/dL"),
+                        interpretation=[_concept(None, "L")], referenceRange=_range(12, 16, "g/dL")),
+         "code": {"coding": [{"system": "urn:oid:1.2.3.4", "code": "HGB"},
+                             _concept(LOINC, *HEMOGLOBIN)["coding"][0]]}},
         # no subject: quarantined
         {k: v for k, v in _observation("nosubj", "8310-5", "Body temperature").items() if k != "subject"},
         # entered in error: silver keeps it, gold does not
-        {
-            **_observation("eie", "8310-5", "Body temperature", valueQuantity=_quantity(37, "Cel", "Cel")),
-            "status": "entered-in-error",
-        },
+        {**_observation("eie", "8310-5", "Body temperature", valueQuantity=_quantity(37, "Cel", "Cel")),
+         "status": "entered-in-error"},
     ],
     "medicationrequest": [
-        {
-            "resourceType": "MedicationRequest",
-            "id": "mr1",
-            "meta": _meta(),
-            "status": "active",
-            "intent": "order",
-            "medicationCodeableConcept": {
-                "coding": [
-                    {
-                        "system": RXNORM,
-                        "code": "860975",
-                        "display": "metformin hydrochloride 500 MG Extended Release Oral Tablet",
-                    }
-                ]
-            },
-            "subject": PATIENT,
-            "encounter": ENCOUNTER,
-            "authoredOn": "2025-03-01T09:35:00-05:00",
-            "requester": {"reference": "Practitioner/100"},
-            "dosageInstruction": [{"text": "Take 1 tablet by mouth daily with dinner"}],
-        },
+        _resource("MedicationRequest", "mr1", status="active", intent="order",
+                  medicationCodeableConcept=_concept(RXNORM, "860975", METFORMIN), subject=PATIENT,
+                  encounter=ENCOUNTER, authoredOn="2025-03-01T09:35:00-05:00",
+                  requester=_ref("Practitioner/100"),
+                  dosageInstruction=[{"text": "Take 1 tablet by mouth daily with dinner"}]),
         # no medication at all: quarantined
-        {
-            "resourceType": "MedicationRequest",
-            "id": "mr2",
-            "meta": _meta(),
-            "status": "active",
-            "intent": "order",
-            "medicationCodeableConcept": {"text": "something"},
-            "subject": PATIENT,
-            "authoredOn": "2025-03-01",
-        },
+        _resource("MedicationRequest", "mr2", status="active", intent="order",
+                  medicationCodeableConcept={"text": "something"}, subject=PATIENT, authoredOn="2025-03-01"),
         # the drug only by reference: kept, flagged, no code
-        {
-            "resourceType": "MedicationRequest",
-            "id": "mr3",
-            "meta": _meta(),
-            "status": "stopped",
-            "intent": "order",
-            "medicationReference": {"reference": "Medication/m9"},
-            "subject": PATIENT,
-            "authoredOn": "2025-03-01",
-        },
+        _resource("MedicationRequest", "mr3", status="stopped", intent="order",
+                  medicationReference=_ref("Medication/m9"), subject=PATIENT, authoredOn="2025-03-01"),
     ],
     "immunization": [
-        {
-            "resourceType": "Immunization",
-            "id": "im1",
-            "meta": _meta(),
-            "status": "completed",
-            "vaccineCode": {
-                "coding": [
-                    {
-                        "system": CVX,
-                        "code": "140",
-                        "display": "Influenza, seasonal, injectable, preservative free",
-                    }
-                ]
-            },
-            "patient": PATIENT,
-            "encounter": ENCOUNTER,
-            "occurrenceDateTime": "2025-03-01T09:30:00-05:00",
-        },
-        {
-            "resourceType": "Immunization",
-            "id": "im2",
-            "meta": _meta(),
-            "status": "not-done",
-            "statusReason": {
-                "coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "code": "PATOBJ"}]
-            },
-            "vaccineCode": {
-                "coding": [
-                    {"system": CVX, "code": "208", "display": "COVID-19, mRNA, LNP-S, PF, 30 mcg/0.3 mL dose"}
-                ]
-            },
-            "patient": PATIENT,
-            "occurrenceDateTime": "2025-03-01T09:31:00-05:00",
-        },
+        _resource("Immunization", "im1", status="completed", vaccineCode=_concept(CVX, "140", FLU),
+                  patient=PATIENT, encounter=ENCOUNTER, occurrenceDateTime="2025-03-01T09:30:00-05:00"),
+        # a dose not given, with the reason
+        _resource("Immunization", "im2", status="not-done", statusReason=_concept(ACT_REASON, "PATOBJ"),
+                  vaccineCode=_concept(CVX, "208", "COVID-19, mRNA, LNP-S, PF, 30 mcg/0.3 mL dose"),
+                  patient=PATIENT, occurrenceDateTime="2025-03-01T09:31:00-05:00"),
         # no vaccine code: quarantined
-        {
-            "resourceType": "Immunization",
-            "id": "im3",
-            "meta": _meta(),
-            "status": "completed",
-            "patient": PATIENT,
-            "occurrenceDateTime": "2025-03-01",
-        },
+        _resource("Immunization", "im3", status="completed", patient=PATIENT,
+                  occurrenceDateTime="2025-03-01"),
     ],
     "allergyintolerance": [
-        {
-            "resourceType": "AllergyIntolerance",
-            "id": "al1",
-            "meta": _meta(),
-            "clinicalStatus": {"coding": [{"code": "active"}]},
-            "verificationStatus": {"coding": [{"code": "confirmed"}]},
-            "type": "allergy",
-            "category": ["medication"],
-            "criticality": "high",
-            "code": {"coding": [{"system": SNOMED, "code": "91936005", "display": "Allergy to penicillin"}]},
-            "patient": PATIENT,
-            "recordedDate": "2025-03-01",
-        },
+        _resource("AllergyIntolerance", "al1", clinicalStatus=_concept(None, "active"),
+                  verificationStatus=_concept(None, "confirmed"), type="allergy", category=["medication"],
+                  criticality="high", code=_concept(SNOMED, "91936005", "Allergy to penicillin"),
+                  patient=PATIENT,
+                  recordedDate="2025-03-01"),
         # refuted: silver only
-        {
-            "resourceType": "AllergyIntolerance",
-            "id": "al2",
-            "meta": _meta(),
-            "clinicalStatus": {"coding": [{"code": "inactive"}]},
-            "verificationStatus": {"coding": [{"code": "refuted"}]},
-            "code": {"coding": [{"system": RXNORM, "code": "7980", "display": "penicillin G"}]},
-            "patient": PATIENT,
-            "recordedDate": "2024-11-02",
-        },
+        _resource("AllergyIntolerance", "al2", clinicalStatus=_concept(None, "inactive"),
+                  verificationStatus=_concept(None, "refuted"), code=_concept(RXNORM, "7980", "penicillin G"),
+                  patient=PATIENT, recordedDate="2024-11-02"),
         # another resource type in the allergy file: quarantined
-        {"resourceType": "Patient", "id": "al3", "meta": _meta()},
+        _resource("Patient", "al3"),
     ],
-}
+}  # fmt: skip
 
-# type -> (staging, quarantine, dedup model, bronze lines, quarantined {reason: rows}, usable keys)
+
+class Expected(NamedTuple):
+    """Per type: its silver models, bronze lines, quarantined lines by reason, usable resources."""
+
+    staging: str
+    quarantine: str
+    dedup: str
+    lines: int
+    reasons: dict[str, int]
+    resources: int
+
+
 EXPECTED = {
-    "observation": (
-        "stg_ehr__observations",
-        "quarantine_ehr__observations",
-        "int_observations_deduplicated",
-        7,
-        {"missing_patient_reference": 1},
-        5,
-    ),
-    "medicationrequest": (
-        "stg_ehr__medication_requests",
-        "quarantine_ehr__medication_requests",
-        "int_medication_requests_deduplicated",
-        3,
-        {"missing_medication": 1},
-        2,
-    ),
-    "immunization": (
-        "stg_ehr__immunizations",
-        "quarantine_ehr__immunizations",
-        "int_immunizations_deduplicated",
-        3,
-        {"missing_code": 1},
-        2,
-    ),
-    "allergyintolerance": (
-        "stg_ehr__allergy_intolerances",
-        "quarantine_ehr__allergy_intolerances",
-        "int_allergy_intolerances_deduplicated",
-        3,
-        {"wrong_resource_type": 1},
-        2,
-    ),
-}
+    "observation": Expected("stg_ehr__observations", "quarantine_ehr__observations",
+                            "int_observations_deduplicated", 7, {"missing_patient_reference": 1}, 5),
+    "medicationrequest": Expected("stg_ehr__medication_requests", "quarantine_ehr__medication_requests",
+                                  "int_medication_requests_deduplicated", 3, {"missing_medication": 1}, 2),
+    "immunization": Expected("stg_ehr__immunizations", "quarantine_ehr__immunizations",
+                             "int_immunizations_deduplicated", 3, {"missing_code": 1}, 2),
+    "allergyintolerance": Expected("stg_ehr__allergy_intolerances", "quarantine_ehr__allergy_intolerances",
+                                   "int_allergy_intolerances_deduplicated", 3, {"wrong_resource_type": 1}, 2),
+}  # fmt: skip
 FACTS = ("fct_observations", "fct_medication_orders", "fct_immunizations", "fct_patient_allergies")
 
 
@@ -429,7 +246,7 @@ def gold(scratch_warehouse: Settings, tmp_path: Path) -> tuple[Settings, dict]:
         _land(settings, entity, resources)
     loaded = load_ehr_to_bronze(settings)
     assert {table: loaded.rows_by_table.get(f"ehr__{table}") for table in EXPECTED} == {
-        table: lines for table, (*_, lines, _, _) in EXPECTED.items()
+        table: expected.lines for table, expected in EXPECTED.items()
     }
 
     target = tmp_path / "dbt_target"
@@ -438,7 +255,7 @@ def gold(scratch_warehouse: Settings, tmp_path: Path) -> tuple[Settings, dict]:
     # bronze sources the reconciliation tests read (so that those tests are buildable)
     selection = [f"+{fact}+" for fact in FACTS] + ["+dim_date", "+dim_facility", "+dim_provider"]
     selection += [f"source:ehr.ehr__{entity}" for entity in EXPECTED]
-    selection += [quarantine for _, quarantine, *_ in EXPECTED.values()]
+    selection += [expected.quarantine for expected in EXPECTED.values()]
     build = subprocess.run(
         [
             str(dbt),
@@ -483,20 +300,15 @@ def test_clinical_resources_reach_gold_and_reconcile_per_type(gold: tuple[Settin
     assert sum(uid.startswith("test.carehouse.reconciles_with_bronze") for uid in statuses) >= len(EXPECTED)
 
     # per type: bronze = staging = quarantine + every usable version the dedup model counted
-    for entity, (staging, quarantine, dedup, lines, reasons, keys) in EXPECTED.items():
+    for entity, (staging, quarantine, dedup, lines, reasons, resources) in EXPECTED.items():
         [(bronze, staged, held, seen, current)] = _query(
             settings,
             f"select (select count(*) from bronze.ehr__{entity}), (select count(*) from silver.{staging}),"
             f" (select count(*) from silver.{quarantine}), (select sum(versions_seen) from silver.{dedup}),"
             f" (select count(*) from silver.{dedup})",
         )
-        assert (bronze, staged, held, seen, current) == (
-            lines,
-            lines,
-            sum(reasons.values()),
-            lines - held,
-            keys,
-        )
+        expected = (lines, lines, sum(reasons.values()), lines - held, resources)
+        assert (bronze, staged, held, seen, current) == expected
         assert (
             dict(_query(settings, f"select quarantine_reason, count(*) from silver.{quarantine} group by 1"))
             == reasons
@@ -517,92 +329,17 @@ def test_clinical_resources_reach_gold_and_reconcile_per_type(gold: tuple[Settin
     keys_ok = (True, True, True, True)
     d = Decimal
     assert observations == [
-        (
-            "2345-7",
-            None,
-            "laboratory",
-            "amended",
-            d("180.5"),
-            "mg/dL",
-            "mg/dL",
-            d(70),
-            d(99),
-            None,
-            True,
-            "high",
-            "reference_range",
-            20250301,
-            *keys_ok,
-        ),
-        (
-            "718-7",
-            None,
-            "laboratory",
-            "final",
-            d("10.1"),
-            "g/dL",
-            "g/dL",
-            d(12),
-            d(16),
-            "L",
-            True,
-            "low",
-            "interpretation",
-            20250301,
-            *keys_ok,
-        ),
-        (
-            "8462-4",
-            "85354-9",
-            "vital-signs",
-            "final",
-            d(85),
-            "mmHg",
-            "mm[Hg]",
-            None,
-            None,
-            None,
-            None,
-            None,
-            None,
-            20250301,
-            *keys_ok,
-        ),
-        (
-            "8480-6",
-            "85354-9",
-            "vital-signs",
-            "final",
-            d(150),
-            "mmHg",
-            "mm[Hg]",
-            None,
-            None,
-            "H",
-            True,
-            "high",
-            "interpretation",
-            20250301,
-            *keys_ok,
-        ),
-        (
-            "8867-4",
-            None,
-            "vital-signs",
-            "final",
-            d(72),
-            "/min",
-            "/min",
-            None,
-            None,
-            "N",
-            False,
-            None,
-            "interpretation",
-            20250301,
-            *keys_ok,
-        ),
-    ]
+        ("2345-7", None, "laboratory", "amended", d("180.5"), "mg/dL", "mg/dL", d(70), d(99), None, True,
+         "high", "reference_range", 20250301, *keys_ok),
+        ("718-7", None, "laboratory", "final", d("10.1"), "g/dL", "g/dL", d(12), d(16), "L", True, "low",
+         "interpretation", 20250301, *keys_ok),
+        ("8462-4", "85354-9", "vital-signs", "final", d(85), "mmHg", "mm[Hg]", None, None, None, None, None,
+         None, 20250301, *keys_ok),
+        ("8480-6", "85354-9", "vital-signs", "final", d(150), "mmHg", "mm[Hg]", None, None, "H", True, "high",
+         "interpretation", 20250301, *keys_ok),
+        ("8867-4", None, "vital-signs", "final", d(72), "/min", "/min", None, None, "N", False, None,
+         "interpretation", 20250301, *keys_ok),
+    ]  # fmt: skip
     # the two components of the panel share the resource key, never the row key
     assert _query(
         settings,
@@ -617,35 +354,11 @@ def test_clinical_resources_reach_gold_and_reconcile_per_type(gold: tuple[Settin
         " facility_key, dq_flags from gold.fct_medication_orders order by medication_code nulls last",
     )
     assert orders == [
-        (
-            RXNORM,
-            "860975",
-            "metformin hydrochloride 500 MG Extended Release Oral Tablet",
-            "active",
-            "order",
-            20250301,
-            True,
-            key("athena|100"),
-            True,
-            encounter,
-            facility,
-            None,
-        ),
-        (
-            None,
-            None,
-            None,
-            "stopped",
-            "order",
-            20250301,
-            False,
-            None,
-            False,
-            None,
-            None,
-            "MEDICATION_BY_REFERENCE_ONLY",
-        ),
-    ]
+        (RXNORM, "860975", METFORMIN, "active", "order", 20250301, True, key("athena|100"), True, encounter,
+         facility, None),
+        (None, None, None, "stopped", "order", 20250301, False, None, False, None, None,
+         "MEDICATION_BY_REFERENCE_ONLY"),
+    ]  # fmt: skip
 
     immunizations = _query(
         settings,
@@ -665,20 +378,9 @@ def test_clinical_resources_reach_gold_and_reconcile_per_type(gold: tuple[Settin
         " from gold.fct_patient_allergies",
     )
     assert allergies == [
-        (
-            SNOMED,
-            "91936005",
-            "Allergy to penicillin",
-            "allergy",
-            "medication",
-            "high",
-            "active",
-            "confirmed",
-            True,
-            20250301,
-            patient,
-        )
-    ]
+        (SNOMED, "91936005", "Allergy to penicillin", "allergy", "medication", "high", "active", "confirmed",
+         True, 20250301, patient)
+    ]  # fmt: skip
 
     # retracted records are in silver, never in gold; free text and source ids stay in silver
     assert _query(
