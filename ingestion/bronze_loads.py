@@ -68,6 +68,9 @@ class LoadResult:
     # landing folders with complete files that no feed claims: {system}/{entity} -> files
     unclaimed_folders: dict[str, int] = field(default_factory=dict)
     skipped_feeds: tuple[str, ...] = ()  # inactive in the load config
+    # landing folders the loader found and may not read (e.g. an EHR system not in the EHR
+    # registry), with why: names and counts only
+    unloadable_folders: dict[str, str] = field(default_factory=dict)
 
     @property
     def rows(self) -> int:

@@ -9,11 +9,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
-from orchestration.cli.app import console, load_app, print_landing_problems, say_waiting
+from orchestration.cli.app import (
+    console,
+    load_app,
+    print_landing_problems,
+    print_unloadable,
+    print_unmodeled,
+    say_waiting,
+)
 from warehouse.settings import Settings, get_settings
 
 DEFAULT_EHR_API_URL = "http://127.0.0.1:8090"
@@ -39,16 +46,89 @@ def _summary(result, unit: str = "file") -> None:  # result: ingestion.bronze_lo
     console.print(f"{result.files} new {unit}(s), {result.rows:,} rows into bronze{rejected}")
 
 
-@load_app.command("ehr")
-def load_ehr() -> None:
-    """New complete EHR landing files (FHIR R4 NDJSON) into bronze.ehr__<resource>."""
+def _ehr_registry():  # -> ingestion.ehr.registry.EhrRegistry, or one line and exit 1
+    from ingestion.ehr.registry import RegistryError, load_ehr_registry
+
+    try:
+        return load_ehr_registry()
+    except RegistryError as exc:
+        _fail(exc)
+
+
+def _fail(exc: Exception) -> NoReturn:
+    """A user's mistake in carehouse's one-line error style (see orchestration.cli.main)."""
+    console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    raise typer.Exit(1)
+
+
+def _load_ehr_files(source: str, registry) -> None:  # registry: ingestion.ehr.registry.EhrRegistry
+    """Load the registered systems' new EHR landing files, then say what silver does not model
+    yet and which landing folders were not loaded, and why."""
+    from ingestion.ehr.bronze import unmodeled_tables
     from ingestion.ehr.pipeline import load_ehr_to_bronze
 
-    with _loading("ehr") as settings:
+    with _loading(source) as settings:
         result = load_ehr_to_bronze(
-            settings, on_file=lambda entity, path: console.log(f"{entity}: {path.name}")
+            settings, on_file=lambda entity, path: console.log(f"{entity}: {path.name}"), registry=registry
         )
     _summary(result)
+    print_unmodeled(unmodeled_tables(settings))
+    print_unloadable(result.unloadable_folders)
+
+
+@load_app.command("ehr")
+def load_ehr() -> None:
+    """New complete EHR landing files (FHIR R4 NDJSON) into bronze.ehr__<resource>.
+
+    Every system of the EHR registry (ingestion/ehr_systems.yaml, or CAREHOUSE_EHR_REGISTRY),
+    every resource type: types silver does not model yet land too, and are reported. Folders of
+    systems the registry does not list are reported and not loaded.
+    """
+    _load_ehr_files("ehr", _ehr_registry())
+
+
+@load_app.command("fhir-bulk")
+def load_fhir_bulk(
+    path: Annotated[
+        Path,
+        typer.Argument(help="The export folder (see above).", metavar="PATH", show_default=False),
+    ],
+    system: Annotated[
+        str,
+        typer.Option(
+            "--system",
+            help="The EHR system the export comes from: a name in the EHR registry"
+            " (ingestion/ehr_systems.yaml, or CAREHOUSE_EHR_REGISTRY).",
+            show_default=False,
+        ),
+    ],
+) -> None:
+    """Stage a FHIR Bulk Data export folder as landing batches of SYSTEM, then load it into bronze.
+
+    A Bulk Data export folder is what a FHIR server's $export delivers: NDJSON files named
+    <ResourceType>.<n>.ndjson or .ndjson.gz (Patient.000.ndjson, Encounter.000.ndjson.gz, ...),
+    with or without the completion manifest (a JSON file, usually manifest.json, with
+    transactionTime, request, output[] and error[]). The manifest's counts are checked; its
+    error[] files (OperationOutcome) land too. Without it, the newest file time stands in for
+    the export's transactionTime. Each type becomes one landing batch
+    {system}/{type}/{transactionTime}; staging the same export again changes nothing.
+    """
+    from ingestion.ehr.bulk_export import BulkExportError, stage_bulk_export
+    from ingestion.ehr.registry import UnknownEhrSystem
+
+    registry = _ehr_registry()
+    try:
+        staged = stage_bulk_export(get_settings(), path, system)
+    except (UnknownEhrSystem, BulkExportError) as exc:
+        _fail(exc)
+    when = "inferred from the newest file time" if staged.transaction_time_inferred else "transactionTime"
+    state = "already staged" if staged.already_staged else "staged"
+    console.print(
+        f"{state}: batch {staged.batch_id} of {system} ({staged.transaction_time}, {when})", highlight=False
+    )
+    for entity, lines in staged.lines_by_entity.items():
+        console.print(f"  {entity}: {lines:,} lines", highlight=False)
+    _load_ehr_files("fhir-bulk", registry)
 
 
 @load_app.command("ehr-api")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -183,4 +185,59 @@ def simulate_adt(
         f"ADT {result.day}: {len(result.batch_ids)} micro-batches, {result.events:,} records "
         f"({result.admissions:,} admissions, {result.discharges:,} discharges,"
         f" {result.transfers:,} transfers)"
+    )
+
+
+@simulate_app.command("ehr-bulk-export")
+def simulate_ehr_bulk_export(
+    out_dir: Annotated[Path, typer.Argument(help="Empty folder to write the export into (created).")],
+    system: Annotated[str, typer.Option(help="The simulated US Core EHR that exports.")] = "cerner",
+    patients: Annotated[int, typer.Option(help="Patients of that hospital.", min=1)] = 500,
+    seed: SeedOption = 42,
+    extract_date: DateOption = None,
+    start_date: Annotated[
+        str | None,
+        typer.Option(
+            help="Day of the hospital's history extract, YYYY-MM-DD (default: --date).", show_default=False
+        ),
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(help="Only resources changed after this instant (an earlier export's transactionTime)."),
+    ] = None,
+    gzip: Annotated[bool, typer.Option("--gzip", help="Write .ndjson.gz files.")] = False,
+) -> None:
+    """Write a completed FHIR Bulk Data $export of a third EHR (US Core R4 NDJSON + manifest.json).
+
+    Load it with `carehouse load fhir-bulk OUT_DIR --system cerner`.
+    """
+    from ingestion.ehr.simulator.bulk_export import write_bulk_export
+
+    day = parse_date(extract_date)
+    first = parse_date(start_date) if start_date else None
+    after = None
+    if since is not None:
+        try:
+            after = datetime.fromisoformat(since.replace("Z", "+00:00"))
+        except ValueError:
+            raise typer.BadParameter(f"not an ISO 8601 instant: {since!r}", param_hint="--since") from None
+    with console.status(f"simulating the {system} bulk export…"):
+        try:
+            result = write_bulk_export(
+                out_dir,
+                export_date=day,
+                system=system,
+                patients=patients,
+                seed=seed,
+                start_date=first,
+                since=after,
+                gzip=gzip,
+            )
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from None
+    counts = ", ".join(f"{resource_type} {count:,}" for resource_type, count in result.counts.items())
+    console.print(
+        f"{system} bulk export {result.manifest.name} (transactionTime "
+        f"{result.transaction_time:%Y-%m-%dT%H:%M:%SZ}): {sum(result.counts.values()):,} resources in "
+        f"{len(result.files)} files ({result.errors} OperationOutcome lines) in {result.folder}\n{counts}"
     )
