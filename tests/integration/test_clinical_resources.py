@@ -189,6 +189,11 @@ CLINICAL: dict[str, list[dict[str, Any]]] = {
                   patient=PATIENT, recordedDate="2024-11-02"),
         # another resource type in the allergy file: quarantined
         _resource("Patient", "al3"),
+        # a statement that the patient has no known drug allergy, not an allergy
+        _resource("AllergyIntolerance", "al4", clinicalStatus=_concept(None, "active"),
+                  verificationStatus=_concept(None, "confirmed"),
+                  code=_concept(SNOMED, "409137002", "No known drug allergy"), patient=PATIENT,
+                  recordedDate="2025-03-01"),
     ],
 }  # fmt: skip
 
@@ -212,7 +217,7 @@ EXPECTED = {
     "immunization": Expected("stg_ehr__immunizations", "quarantine_ehr__immunizations",
                              "int_immunizations_deduplicated", 3, {"missing_code": 1}, 2),
     "allergyintolerance": Expected("stg_ehr__allergy_intolerances", "quarantine_ehr__allergy_intolerances",
-                                   "int_allergy_intolerances_deduplicated", 3, {"wrong_resource_type": 1}, 2),
+                                   "int_allergy_intolerances_deduplicated", 4, {"wrong_resource_type": 1}, 3),
 }  # fmt: skip
 FACTS = ("fct_observations", "fct_medication_orders", "fct_immunizations", "fct_patient_allergies")
 
@@ -374,12 +379,14 @@ def test_clinical_resources_reach_gold_and_reconcile_per_type(gold: tuple[Settin
     allergies = _query(
         settings,
         "select code_system, allergy_code, allergy_display, allergy_type, allergy_category, criticality,"
-        " clinical_status_code, verification_status_code, is_active, recorded_date_key, patient_durable_key"
-        " from gold.fct_patient_allergies",
+        " clinical_status_code, verification_status_code, is_active, is_no_known_allergy, recorded_date_key,"
+        " patient_durable_key from gold.fct_patient_allergies order by allergy_code",
     )
     assert allergies == [
+        (SNOMED, "409137002", "No known drug allergy", None, None, None, "active", "confirmed", True, True,
+         20250301, patient),
         (SNOMED, "91936005", "Allergy to penicillin", "allergy", "medication", "high", "active", "confirmed",
-         True, 20250301, patient)
+         True, False, 20250301, patient),
     ]  # fmt: skip
 
     # retracted records are in silver, never in gold; free text and source ids stay in silver

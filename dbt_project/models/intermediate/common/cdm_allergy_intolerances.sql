@@ -5,7 +5,13 @@
 -- substance as a SNOMED CT or RxNorm code with its system. is_countable is
 -- false for allergies the source retracted (verification status refuted or
 -- entered-in-error), as for conditions. is_active: clinical status active.
+-- is_no_known_allergy: the record states that the patient has NO known
+-- allergy (US Core's SNOMED CT "no known ... allergy" situations): count
+-- patients with allergies without these rows.
 -- ============================================================================
+
+{#- SNOMED CT situations "no known allergy / drug / food / environmental allergy" -#}
+{% set no_known_allergy_codes = ['716186003', '409137002', '429625007', '428607008'] %}
 
 with
 
@@ -37,6 +43,11 @@ final as (
         verification_status_code,
         coalesce(verification_status_code, '') not in ('refuted', 'entered-in-error') as is_countable,
         coalesce(clinical_status_code = 'active', false) as is_active,
+        coalesce(
+            code_system = 'http://snomed.info/sct'
+            and allergy_code in ('{{ no_known_allergy_codes | join("', '") }}'),
+            false
+        ) as is_no_known_allergy,
         allergy_type,
         allergy_category,
         criticality,

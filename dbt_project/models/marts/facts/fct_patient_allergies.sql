@@ -4,7 +4,8 @@
 -- substance as a SNOMED CT or RxNorm code with its system, type, category,
 -- criticality, clinical and verification status and the day it was
 -- recorded. Allergies the source retracted (refuted, entered-in-error) are
--- left out, as for diagnoses; count current allergies with is_active.
+-- left out, as for diagnoses; count current allergies with is_active, and
+-- leave out is_no_known_allergy rows (a "no known allergy" statement).
 --
 -- Keys: patient_key is the dim_patient VERSION valid when the allergy was
 -- recorded (valid_from <= recorded_at < valid_to; null without a recorded
@@ -49,6 +50,7 @@ final as (
         allergies.clinical_status_code,
         allergies.verification_status_code,
         allergies.is_active,
+        allergies.is_no_known_allergy,
 
         ---------- timestamps and dates
         allergies.recorded_at,
