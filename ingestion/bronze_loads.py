@@ -78,12 +78,12 @@ class LoadResult:
 
 
 def normalized_rows(pipeline: dlt.Pipeline) -> dict[str, int]:
-    """Rows per table of the pipeline's last run, dlt's own tables left out (empty when the run
-    had nothing to normalize)."""
+    """Rows per table of the pipeline's last run that received rows, dlt's own tables left out
+    (empty when the run had nothing to normalize; tables created empty do not count)."""
     trace = pipeline.last_trace
     normalized = trace.last_normalize_info if trace else None
     counts = normalized.row_counts if normalized else {}
-    return {table: int(rows) for table, rows in counts.items() if not table.startswith("_dlt")}
+    return {table: int(rows) for table, rows in counts.items() if rows and not table.startswith("_dlt")}
 
 
 def _ensure_attempts_table(settings: Settings) -> None:

@@ -339,9 +339,14 @@ def _entity_resource(
 ) -> DltResource:
     def load_entity() -> Iterator[object]:
         settings = settings_factory()
-        yield from _load_files(
-            entity, new_landing_files(settings, entity, registry_factory()), settings, on_file
-        )
+        files = new_landing_files(settings, entity, registry_factory())
+        if not files:
+            # the table exists from the first load on, even before a source sends this type:
+            # silver reads every modeled type, and a source that never sends, say, Immunization
+            # is normal. An empty Arrow table gives it the same columns as a loaded file.
+            nowhere = FileLineage("", "", "", "", entity, "")
+            yield _hinted(_resource_table([], [], nowhere, datetime.now(UTC)), "resource", entity)
+        yield from _load_files(entity, files, settings, on_file)
 
     load_entity.__doc__ = f"New {entity} NDJSON lines from the EHR landing zone, raw, with lineage."
     resource = dlt.resource(
