@@ -66,6 +66,10 @@ class EhrRegistry:
     def names(self) -> tuple[str, ...]:
         return tuple(system.name for system in self.systems)
 
+    def names_arriving(self, *arrivals: Arrival) -> tuple[str, ...]:
+        """The systems whose data arrives in one of these ways."""
+        return tuple(system.name for system in self.systems if system.arrives in arrivals)
+
     def get(self, name: str) -> EhrSystem:
         for system in self.systems:
             if system.name == name:

@@ -52,7 +52,8 @@ def test_carehouse_run_is_quiet_with_one_line_per_layer_and_the_full_log_in_a_fi
         assert any(line.startswith(phase) for line in lines), phase
     assert re.search(r"^gold\s+done\s+\d+ s\s+\d+ assets", output, re.MULTILINE), output
     assert re.search(r"^checks\s+[\d,]+ passed", output, re.MULTILINE), output
-    assert len(lines) < 60, output  # dbt's ~1,800 node lines went to the log file
+    # the layers, the summary and a meaning per warned check; dbt's ~2,000 node lines went to the log
+    assert len(lines) < 100, output
     assert "OK created" not in output and "Traceback" not in output
     log = Path(re.search(r"full log: (\S+)", output).group(1))
     assert log.parent == scenario.settings.home / "logs"

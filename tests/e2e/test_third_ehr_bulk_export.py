@@ -65,9 +65,8 @@ class ThirdEhr:
 def third_ehr(scenario: Scenario, tmp_path_factory: pytest.TempPathFactory) -> ThirdEhr:
     settings = scenario.settings
     before = warehouse_state(settings.dsn, schemas=("gold", "review"))
-    export = write_bulk_export(
-        tmp_path_factory.mktemp("export") / "cerner", export_date=DAY_2, system=SYSTEM, patients=PATIENTS, seed=SEED
-    )
+    folder = tmp_path_factory.mktemp("export") / SYSTEM
+    export = write_bulk_export(folder, export_date=DAY_2, system=SYSTEM, patients=PATIENTS, seed=SEED)
     runner = CliRunner()
     load = runner.invoke(app, ["load", "fhir-bulk", str(export.folder), "--system", SYSTEM])
     build = runner.invoke(app, ["dbt", "build"])
@@ -92,7 +91,7 @@ def test_the_export_loads_and_builds(third_ehr: ThirdEhr) -> None:
 
 
 def test_every_line_of_the_export_is_in_bronze(scenario: Scenario, third_ehr: ThirdEhr) -> None:
-    manifest = third_ehr.export.manifest
+    manifest = json.loads(third_ehr.export.manifest.read_text())
     expected: Counter[str] = Counter()
     for entry in manifest["output"] + manifest["error"]:
         expected[entry["type"].lower()] += entry["count"]
@@ -108,14 +107,15 @@ def test_every_line_of_the_export_is_in_bronze(scenario: Scenario, third_ehr: Th
 
 def test_bronze_is_silver_plus_quarantine_per_type(scenario: Scenario, third_ehr: ThirdEhr) -> None:
     for entity, (staging, deduplicated) in SILVER.items():
+        quarantine = staging.replace("stg_", "quarantine_")
         bronze, staged, quarantined, kept = query(
             scenario.settings,
             f"""
             select
                 (select count(*) from bronze.{bronze_table(entity)} where ehr_system = %(s)s),
                 (select count(*) from silver.{staging} where source_system = %(s)s),
-                (select count(*) from silver.{staging.replace("stg_", "quarantine_")} where source_system = %(s)s),
-                (select coalesce(sum(versions_seen), 0) from silver.{deduplicated} where source_system = %(s)s)
+                (select count(*) from silver.{quarantine} where source_system = %(s)s),
+                (select sum(versions_seen) from silver.{deduplicated} where source_system = %(s)s)
             """,
             {"s": SYSTEM},
         )[0]
@@ -159,7 +159,7 @@ def test_its_patients_are_in_dim_patient(scenario: Scenario, third_ehr: ThirdEhr
         )
     }
     assert len(keys) == len(patients) == PATIENTS
-    in_gold = {k for (k,) in query(scenario.settings, "select patient_key from gold.dim_patient")}
+    in_gold = {k for (k,) in query(scenario.settings, "select patient_durable_key from gold.dim_patient")}
     assert keys <= in_gold
 
 

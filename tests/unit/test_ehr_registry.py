@@ -130,3 +130,10 @@ def test_a_bad_file_is_one_line(tmp_path: Path, text: str, complaint: str) -> No
     assert "\n" not in str(caught.value) and complaint in str(caught.value)
     with pytest.raises(RegistryError, match="cannot read it"):
         load_ehr_registry(tmp_path / "missing.yaml")
+
+
+def test_the_api_loader_searches_every_system_but_the_bulk_exporting_ones(tmp_path: Path) -> None:
+    registry = load_ehr_registry(_registry_with(tmp_path, CERNER))
+    assert registry.names == ("athena", "epic", "cerner")
+    assert registry.names_arriving("fhir_api", "landing_files") == ("athena", "epic")
+    assert registry.names_arriving("bulk_export") == ("cerner",)

@@ -38,7 +38,7 @@ def load_ehr_api_to_bronze(
     client_id: str | None = None,
     client_secret: str | None = None,
     *,
-    systems: Sequence[str] | None = None,  # default: the EHR registry's systems
+    systems: Sequence[str] | None = None,  # default: the registry's systems that answer searches
     page_size: int = MAX_COUNT,
     on_page: PageCallback | None = None,
 ) -> LoadResult:

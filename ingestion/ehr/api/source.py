@@ -345,11 +345,14 @@ def ehr_api_source(
     come from ``{base_url}/oauth/token``. Credentials left ``None`` resolve when the load runs
     (dlt secrets ``sources.ehr_api.*``, then carehouse's env variables, then dev defaults), so
     a source can be defined, e.g. by Dagster, without them. Settings are read when the load runs.
-    ``systems`` default to the EHR registry's (``ingestion.ehr.registry``), which the load also
-    writes to ``bronze.ehr__systems`` as the file path does.
+    ``systems`` default to the EHR registry's (``ingestion.ehr.registry``) that answer FHIR
+    searches: ``fhir_api`` systems, and ``landing_files`` ones (the simulated EHRs serve their
+    files over the API too); a ``bulk_export`` system is exported (``load ehr-bulk``), not
+    searched. The load also writes the registry to ``bronze.ehr__systems``, as the file path does.
     """
     connection = _Connection(base_url, client_id, client_secret)
-    names = tuple(systems) if systems is not None else load_ehr_registry().names
+    searchable = load_ehr_registry().names_arriving("fhir_api", "landing_files")
+    names = tuple(systems) if systems is not None else searchable
     return [
         *(
             _entity_resource(entity, connection, names, settings_factory, page_size, on_page)
