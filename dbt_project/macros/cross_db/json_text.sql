@@ -41,5 +41,81 @@
 {%- endmacro %}
 
 {% macro default__json_array_lookup_text(column, array_path, match_key, match_value, return_key) -%}
-    {{ exceptions.raise_compiler_error("json_array_lookup_text has no implementation for adapter '" ~ adapter.type() ~ "'.") }}
+    {#- Spark SQL: the array parsed as maps (nested objects stay JSON text), filtered;
+        try_element_at: no element / no key gives null, also in ANSI mode -#}
+    try_element_at(try_element_at(filter(
+        from_json(get_json_object({{ column }}, '$.{{ array_path | join(".") }}'), 'array<map<string,string>>'),
+        element -> element['{{ match_key }}'] = '{{ match_value }}'
+    ), 1), '{{ return_key }}')
+{%- endmacro %}
+
+
+{#- ===========================================================================
+    json_array_elements(column, path, alias): a FROM-clause fragment that adds
+    one row per element of the JSON array at `path` (a list of keys) of
+    `column` ([] = the column itself), as `alias`.element (a JSON value; read
+    it with json_text).
+    A missing array or another shape adds no row (and keeps no row: inner).
+=========================================================================== -#}
+{% macro json_array_elements(column, path, alias) -%}
+    {{ adapter.dispatch('json_array_elements', 'carehouse')(column, path, alias) }}
+{%- endmacro %}
+
+{% macro postgres__json_array_elements(column, path, alias) -%}
+    {%- set array = column ~ " #> '{" ~ path | join(",") ~ "}'" -%}
+    cross join lateral jsonb_array_elements(
+        case when jsonb_typeof({{ array }}) = 'array' then {{ array }} else cast('[]' as jsonb) end
+    ) as {{ alias }}(element)
+{%- endmacro %}
+
+{% macro default__json_array_elements(column, path, alias) -%}
+    {#- Spark SQL: elements as JSON text (from_json keeps nested objects as text for string) -#}
+    lateral view explode(
+        from_json(get_json_object({{ column }}, '${{ ("." ~ path | join(".")) if path else "" }}'), 'array<string>')
+    ) {{ alias }} as element
+{%- endmacro %}
+
+
+{#- ===========================================================================
+    fhir_preferred_coding(column, concept_path, systems, field): `field`
+    ('system', 'code' or 'display') of the coding a CodeableConcept's
+    coding[] should be read by: the first coding of systems[0] anywhere in
+    the list, else of systems[1], ..., else coding[0]. When coding[0] is
+    already the best available system no array search runs (the common
+    case of a single coding).
+=========================================================================== -#}
+{% macro fhir_preferred_coding(column, concept_path, systems, field) -%}
+    {%- set path = concept_path + ['coding'] -%}
+    {%- set first_system = carehouse.json_text(column, path + [0, 'system']) -%}
+    {%- set first_field = carehouse.json_text(column, path + [0, field]) -%}
+    case
+        {%- for system in systems %}
+        when {{ first_system }} = '{{ system }}' then {{ first_field }}
+        when {{ carehouse.json_array_lookup_text(column, path, 'system', system, 'code') }} is not null
+            then {% if field == 'system' %}'{{ system }}'{% else %}{{ carehouse.json_array_lookup_text(column, path, 'system', system, field) }}{% endif %}
+        {%- endfor %}
+        else {{ first_field }}
+    end
+{%- endmacro %}
+
+
+{#- ===========================================================================
+    json_value(column, path): the JSON value (object / array, not text) at
+    `path` (a list of keys and indexes); null when missing.
+=========================================================================== -#}
+{% macro json_value(column, path) -%}
+    {{ adapter.dispatch('json_value', 'carehouse')(column, path) }}
+{%- endmacro %}
+
+{% macro postgres__json_value(column, path) -%}
+    ({{ column }} #> '{ {{- path | join(",") -}} }')
+{%- endmacro %}
+
+{% macro default__json_value(column, path) -%}
+    {#- Spark SQL: JSON kept as text; index steps as [n] -#}
+    {%- set steps = [] -%}
+    {%- for step in path -%}
+        {%- do steps.append(('[' ~ step ~ ']') if step is number else ('.' ~ step)) -%}
+    {%- endfor -%}
+    get_json_object({{ column }}, '${{ steps | join("") }}')
 {%- endmacro %}

@@ -6,6 +6,8 @@
 -- versions_seen = usable staged rows of the key.
 -- ============================================================================
 
+{% set unresolved = [unresolved_reference_rule('patient', 'ranked', 'patient')] %}
+
 with
 
 usable as (
@@ -25,6 +27,20 @@ ranked as (
 
 ),
 
+resolved as (
+
+    -- conditional references ('Practitioner?identifier=s|v') resolved on the
+    -- referenced resources' identifiers; an unresolved one is kept and flagged
+    select
+        ranked.*,
+        {{ resolved_reference_id('ranked', 'patient') }} as resolved_patient_id,
+        {{ append_dq_flags('ranked._dq_flags', unresolved) }} as resolved_dq_flags
+    from ranked
+    {{ reference_lookup_join('ranked', 'patient', 'Patient') }}
+    where ranked.version_rank = 1
+
+),
+
 final as (
 
     select
@@ -33,7 +49,7 @@ final as (
 
         ---------- ids
         condition_id,
-        patient_id,
+        resolved_patient_id as patient_id,
         encounter_id,
 
         ---------- codes
@@ -51,7 +67,7 @@ final as (
         source_last_updated_at,
 
         ---------- data quality
-        _dq_flags,
+        resolved_dq_flags as _dq_flags,
         versions_seen,
 
         ---------- lineage of the winning version
@@ -61,8 +77,7 @@ final as (
         ingested_at,
         _dlt_load_id
 
-    from ranked
-    where version_rank = 1
+    from resolved
 
 )
 

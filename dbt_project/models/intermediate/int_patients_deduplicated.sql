@@ -6,6 +6,8 @@
 -- key. patient_key is the same surrogate key the gold facts carry. PHI.
 -- ============================================================================
 
+{% set unresolved = [unresolved_reference_rule('general_practitioner', 'ranked', 'general_practitioner')] %}
+
 with
 
 usable as (
@@ -22,6 +24,20 @@ ranked as (
         {{ latest_version_rank(['source_system', 'patient_id']) }} as version_rank,
         {{ versions_seen(['source_system', 'patient_id']) }} as versions_seen
     from usable
+
+),
+
+resolved as (
+
+    -- conditional references ('Practitioner?identifier=s|v') resolved on the
+    -- referenced resources' identifiers; an unresolved one is kept and flagged
+    select
+        ranked.*,
+        {{ resolved_reference_id('ranked', 'general_practitioner') }} as resolved_general_practitioner_id,
+        {{ append_dq_flags('ranked._dq_flags', unresolved) }} as resolved_dq_flags
+    from ranked
+    {{ reference_lookup_join('ranked', 'general_practitioner', 'Practitioner') }}
+    where ranked.version_rank = 1
 
 ),
 
@@ -48,13 +64,13 @@ final as (
         email,
 
         ---------- care team
-        general_practitioner_id,
+        resolved_general_practitioner_id as general_practitioner_id,
 
         ---------- timestamps
         source_last_updated_at,
 
         ---------- data quality
-        _dq_flags,
+        resolved_dq_flags as _dq_flags,
         versions_seen,
 
         ---------- lineage of the winning version
@@ -64,8 +80,7 @@ final as (
         ingested_at,
         _dlt_load_id
 
-    from ranked
-    where version_rank = 1
+    from resolved
 
 )
 

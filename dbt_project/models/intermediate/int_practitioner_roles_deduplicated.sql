@@ -6,6 +6,8 @@
 -- versions_seen = usable staged rows of the key.
 -- ============================================================================
 
+{% set unresolved = [unresolved_reference_rule('practitioner', 'ranked', 'practitioner'), unresolved_reference_rule('organization', 'ranked', 'organization'), unresolved_reference_rule('location', 'ranked', 'location')] %}
+
 with
 
 usable as (
@@ -25,6 +27,24 @@ ranked as (
 
 ),
 
+resolved as (
+
+    -- conditional references ('Practitioner?identifier=s|v') resolved on the
+    -- referenced resources' identifiers; an unresolved one is kept and flagged
+    select
+        ranked.*,
+        {{ resolved_reference_id('ranked', 'practitioner') }} as resolved_practitioner_id,
+        {{ resolved_reference_id('ranked', 'organization') }} as resolved_organization_id,
+        {{ resolved_reference_id('ranked', 'location') }} as resolved_location_id,
+        {{ append_dq_flags('ranked._dq_flags', unresolved) }} as resolved_dq_flags
+    from ranked
+    {{ reference_lookup_join('ranked', 'practitioner', 'Practitioner') }}
+    {{ reference_lookup_join('ranked', 'organization', 'Organization') }}
+    {{ reference_lookup_join('ranked', 'location', 'Location') }}
+    where ranked.version_rank = 1
+
+),
+
 final as (
 
     select
@@ -33,9 +53,9 @@ final as (
 
         ---------- ids
         practitioner_role_id,
-        practitioner_id,
-        organization_id,
-        location_id,
+        resolved_practitioner_id as practitioner_id,
+        resolved_organization_id as organization_id,
+        resolved_location_id as location_id,
 
         ---------- codes
         is_active,
@@ -47,7 +67,7 @@ final as (
         source_last_updated_at,
 
         ---------- data quality
-        _dq_flags,
+        resolved_dq_flags as _dq_flags,
         versions_seen,
 
         ---------- lineage of the winning version
@@ -57,8 +77,7 @@ final as (
         ingested_at,
         _dlt_load_id
 
-    from ranked
-    where version_rank = 1
+    from resolved
 
 )
 

@@ -90,6 +90,8 @@ final as (
 
         ---------- codes
         encounters.encounter_class_code,
+        encounters.encounter_category,
+        encounters.is_acute_care,
         encounters.encounter_type_code,
 
         ---------- timestamps and dates
