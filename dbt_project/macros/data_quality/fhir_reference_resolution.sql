@@ -38,3 +38,66 @@
     {%- endfor -%}
     nullif(substr({{ dbt.concat(pieces) }}, 2), '')
 {%- endmacro %}
+
+
+{#- resolve_references(relation, references): the body of an int model's
+    `resolved` CTE: the current versions (version_rank = 1) of `relation`
+    with resolved_<stem>_id per reference and resolved_dq_flags, where
+    references = [(name, stem, resource_type), ...], e.g.
+    ('practitioner', 'practitioner', 'Practitioner'). Two branches: rows
+    without any conditional reference (every row of athena / epic) pass
+    through untouched, never joined; only rows with one go through the
+    lookup joins, so a warehouse without conditional references pays
+    nothing (and a bad row estimate on fresh tables cannot turn the joins
+    into nested loops over the whole table). -#}
+{% macro resolve_references(relation, references) -%}
+    {%- set rules = [] -%}
+    {%- set literal_only = [] -%}
+    {%- for name, stem, resource_type in references -%}
+        {%- do rules.append(carehouse.unresolved_reference_rule(name, relation, stem)) -%}
+        {%- do literal_only.append(relation ~ "." ~ stem ~ "_identifier_value is null") -%}
+    {%- endfor %}
+    select
+        {{ relation }}.*,
+        {%- for name, stem, resource_type in references %}
+        {{ relation }}.{{ stem }}_id as resolved_{{ stem }}_id,
+        {%- endfor %}
+        {{ relation }}._dq_flags as resolved_dq_flags
+    from {{ relation }}
+    where {{ relation }}.version_rank = 1
+        and {{ literal_only | join("\n        and ") }}
+
+    union all
+
+    select
+        {{ relation }}.*,
+        {%- for name, stem, resource_type in references %}
+        {{ carehouse.resolved_reference_id(relation, stem) }} as resolved_{{ stem }}_id,
+        {%- endfor %}
+        {{ carehouse.append_dq_flags(relation ~ '._dq_flags', rules) }} as resolved_dq_flags
+    from {{ relation }}
+    {%- for name, stem, resource_type in references %}
+    {{ carehouse.reference_lookup_join(relation, stem, resource_type) }}
+    {%- endfor %}
+    where {{ relation }}.version_rank = 1
+        and not ({{ literal_only | join(" and ") }})
+{%- endmacro %}
+
+
+{#- prefer_hash_joins(): a pre-hook for the models that resolve conditional
+    references. dbt's fresh tables have no statistics yet, so Postgres
+    estimates a handful of rows and picks nested loops for the lookup joins:
+    quadratic on a real export (measured: 480 ms vs 13 ms for 1,700 rows,
+    minutes for 100,000). SET LOCAL lasts for the model's transaction only.
+    Other engines plan these equi-joins as hash joins anyway: no hook. -#}
+{% macro prefer_hash_joins() -%}
+    {{ return(adapter.dispatch('prefer_hash_joins', 'carehouse')()) }}
+{%- endmacro %}
+
+{% macro postgres__prefer_hash_joins() -%}
+    {{ return('set local enable_nestloop = off') }}
+{%- endmacro %}
+
+{% macro default__prefer_hash_joins() -%}
+    {{ return('') }}
+{%- endmacro %}

@@ -6,7 +6,8 @@
 -- key. patient_key is the same surrogate key the gold facts carry. PHI.
 -- ============================================================================
 
-{% set unresolved = [unresolved_reference_rule('general_practitioner', 'ranked', 'general_practitioner')] %}
+-- conditional-reference lookups: hash joins, whatever the fresh tables' estimates say
+{{ config(pre_hook="{{ carehouse.prefer_hash_joins() }}") }}
 
 with
 
@@ -31,13 +32,7 @@ resolved as (
 
     -- conditional references ('Practitioner?identifier=s|v') resolved on the
     -- referenced resources' identifiers; an unresolved one is kept and flagged
-    select
-        ranked.*,
-        {{ resolved_reference_id('ranked', 'general_practitioner') }} as resolved_general_practitioner_id,
-        {{ append_dq_flags('ranked._dq_flags', unresolved) }} as resolved_dq_flags
-    from ranked
-    {{ reference_lookup_join('ranked', 'general_practitioner', 'Practitioner') }}
-    where ranked.version_rank = 1
+    {{ resolve_references('ranked', [('general_practitioner', 'general_practitioner', 'Practitioner')]) }}
 
 ),
 

@@ -6,7 +6,8 @@
 -- versions_seen = usable staged rows of the key.
 -- ============================================================================
 
-{% set unresolved = [unresolved_reference_rule('practitioner', 'ranked', 'practitioner'), unresolved_reference_rule('organization', 'ranked', 'organization'), unresolved_reference_rule('location', 'ranked', 'location')] %}
+-- conditional-reference lookups: hash joins, whatever the fresh tables' estimates say
+{{ config(pre_hook="{{ carehouse.prefer_hash_joins() }}") }}
 
 with
 
@@ -31,17 +32,7 @@ resolved as (
 
     -- conditional references ('Practitioner?identifier=s|v') resolved on the
     -- referenced resources' identifiers; an unresolved one is kept and flagged
-    select
-        ranked.*,
-        {{ resolved_reference_id('ranked', 'practitioner') }} as resolved_practitioner_id,
-        {{ resolved_reference_id('ranked', 'organization') }} as resolved_organization_id,
-        {{ resolved_reference_id('ranked', 'location') }} as resolved_location_id,
-        {{ append_dq_flags('ranked._dq_flags', unresolved) }} as resolved_dq_flags
-    from ranked
-    {{ reference_lookup_join('ranked', 'practitioner', 'Practitioner') }}
-    {{ reference_lookup_join('ranked', 'organization', 'Organization') }}
-    {{ reference_lookup_join('ranked', 'location', 'Location') }}
-    where ranked.version_rank = 1
+    {{ resolve_references('ranked', [('practitioner', 'practitioner', 'Practitioner'), ('organization', 'organization', 'Organization'), ('location', 'location', 'Location')]) }}
 
 ),
 

@@ -6,7 +6,8 @@
 -- versions_seen = usable staged rows of the key.
 -- ============================================================================
 
-{% set unresolved = [unresolved_reference_rule('patient', 'ranked', 'patient')] %}
+-- conditional-reference lookups: hash joins, whatever the fresh tables' estimates say
+{{ config(pre_hook="{{ carehouse.prefer_hash_joins() }}") }}
 
 with
 
@@ -31,13 +32,7 @@ resolved as (
 
     -- conditional references ('Practitioner?identifier=s|v') resolved on the
     -- referenced resources' identifiers; an unresolved one is kept and flagged
-    select
-        ranked.*,
-        {{ resolved_reference_id('ranked', 'patient') }} as resolved_patient_id,
-        {{ append_dq_flags('ranked._dq_flags', unresolved) }} as resolved_dq_flags
-    from ranked
-    {{ reference_lookup_join('ranked', 'patient', 'Patient') }}
-    where ranked.version_rank = 1
+    {{ resolve_references('ranked', [('patient', 'patient', 'Patient')]) }}
 
 ),
 
