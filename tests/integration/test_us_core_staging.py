@@ -216,11 +216,11 @@ def test_us_core_export_resolves_references_and_keeps_snomed_codes(built: tuple[
     # counted by code system for the data-quality mart
     assert _query(
         settings,
-        "select relation_name, code_system, row_count, rows_without_dimension_key"
+        "select relation_name, code_system, code_system_name, row_count, rows_without_dimension_key"
         " from silver.int_dq_code_systems order by 1, 2",
     ) == [
-        ("cdm_conditions", ICD, 1, 0),
-        ("cdm_conditions", SNOMED, 1, 1),
-        ("cdm_procedures", SNOMED, 1, 1),
-        ("cdm_procedures", CPT, 1, 0),
+        ("cdm_conditions", ICD, "hl7_org_fhir_sid_icd_10_cm", 1, 0),
+        ("cdm_conditions", SNOMED, "snomed_info_sct", 1, 1),
+        ("cdm_procedures", SNOMED, "snomed_info_sct", 1, 1),
+        ("cdm_procedures", CPT, "www_ama_assn_org_go_cpt", 1, 0),
     ]

@@ -18,3 +18,19 @@
     {#- Spark SQL (regexp_extract gives '' when there is no match) -#}
     nullif(regexp_extract({{ expr }}, '{{ pattern }}', 1), '')
 {%- endmacro %}
+
+
+{#- regex_replace_all(expr, pattern, replacement): every match of `pattern`
+    in `expr` replaced (same pattern rules as regex_extract). -#}
+{% macro regex_replace_all(expr, pattern, replacement) -%}
+    {{ adapter.dispatch('regex_replace_all', 'carehouse')(expr, pattern, replacement) }}
+{%- endmacro %}
+
+{% macro postgres__regex_replace_all(expr, pattern, replacement) -%}
+    regexp_replace({{ expr }}, '{{ pattern }}', '{{ replacement }}', 'g')
+{%- endmacro %}
+
+{% macro default__regex_replace_all(expr, pattern, replacement) -%}
+    {#- Spark SQL: regexp_replace replaces every match -#}
+    regexp_replace({{ expr }}, '{{ pattern }}', '{{ replacement }}')
+{%- endmacro %}

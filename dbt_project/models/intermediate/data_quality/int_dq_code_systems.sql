@@ -6,6 +6,8 @@
 -- CPT / HCPCS procedures have a gold dimension row. Rows per code system (the
 -- coding's system URI; '(none)' when the source sent none), and of them the
 -- ones without a dimension key (kept in the gold bridges with a null key).
+-- code_system_name: the URI as a name (scheme dropped, other characters '_':
+-- 'snomed_info_sct'), what the data-quality mart shows (names and counts only).
 -- ============================================================================
 
 with
@@ -37,6 +39,10 @@ final as (
         source_table,
         relation_name,
         cast(code_system as {{ dbt.type_string() }}) as code_system,
+        cast(case
+            when code_system = '(none)' then 'none'
+            else trim(both '_' from {{ regex_replace_all(regex_replace_all('code_system', '^[A-Za-z]+:(//)?', ''), '[^A-Za-z0-9]+', '_') }})
+        end as {{ dbt.type_string() }}) as code_system_name,
         cast(count(*) as {{ dbt.type_bigint() }}) as row_count,
         cast(count(*) - count(dimension_key) as {{ dbt.type_bigint() }}) as rows_without_dimension_key
     from coded

@@ -87,13 +87,13 @@ metrics as (
     union all
 
     select 'code_systems', source_name, source_table, 'intermediate', relation_name,
-        code_system, row_count, null, null
+        code_system_name, row_count, null, null
     from {{ ref('int_dq_code_systems') }}
 
     union all
 
     select 'code_systems_without_dimension_key', source_name, source_table, 'intermediate', relation_name,
-        code_system, rows_without_dimension_key, null, null
+        code_system_name, rows_without_dimension_key, null, null
     from {{ ref('int_dq_code_systems') }}
 
     union all
