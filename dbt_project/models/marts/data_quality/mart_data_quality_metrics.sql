@@ -80,7 +80,7 @@ metrics as (
 
     union all
 
-    select 'dq_flags', source_name, source_table, 'intermediate', relation_name,
+    select 'unresolved_references', source_name, source_table, 'intermediate', relation_name,
         rule_name, flagged_rows, null, null
     from {{ ref('int_dq_unresolved_references') }}
 
