@@ -68,6 +68,9 @@ class LoadResult:
     # landing folders with complete files that no feed claims: {system}/{entity} -> files
     unclaimed_folders: dict[str, int] = field(default_factory=dict)
     skipped_feeds: tuple[str, ...] = ()  # inactive in the load config
+    # landing folders the loader found and may not read (e.g. an EHR system not in the EHR
+    # registry), with why: names and counts only
+    unloadable_folders: dict[str, str] = field(default_factory=dict)
 
     @property
     def rows(self) -> int:
@@ -75,12 +78,12 @@ class LoadResult:
 
 
 def normalized_rows(pipeline: dlt.Pipeline) -> dict[str, int]:
-    """Rows per table of the pipeline's last run, dlt's own tables left out (empty when the run
-    had nothing to normalize)."""
+    """Rows per table of the pipeline's last run that received rows, dlt's own tables left out
+    (empty when the run had nothing to normalize; tables created empty do not count)."""
     trace = pipeline.last_trace
     normalized = trace.last_normalize_info if trace else None
     counts = normalized.row_counts if normalized else {}
-    return {table: int(rows) for table, rows in counts.items() if not table.startswith("_dlt")}
+    return {table: int(rows) for table, rows in counts.items() if rows and not table.startswith("_dlt")}
 
 
 def _ensure_attempts_table(settings: Settings) -> None:

@@ -11,7 +11,8 @@ from ingestion.adt.bronze import FILE_LOG_TABLE as ADT_FILE_LOG
 from ingestion.adt.bronze import adt_scope
 from ingestion.bronze_loads import committed_source_files
 from ingestion.ehr.bronze import FILE_LOG_TABLE as EHR_FILE_LOG
-from ingestion.ehr.bronze import ehr_scope
+from ingestion.ehr.bronze import ehr_scope, scan_ehr_landing
+from ingestion.ehr.registry import load_ehr_registry
 from ingestion.ehr.resources import ENTITIES
 from ingestion.feeds.config import FILE_LOG_TABLE as FEEDS_FILE_LOG
 from ingestion.feeds.config import LoadConfig, load_config
@@ -25,8 +26,10 @@ FILE_LOGS = (EHR_FILE_LOG, ADT_FILE_LOG, FEEDS_FILE_LOG)
 
 def landing_scopes(settings: Settings, config: LoadConfig | None = None) -> list[LandingScope]:
     config = config or load_config()
+    registry = load_ehr_registry()
+    ehr_entities = (*ENTITIES, *scan_ehr_landing(settings, registry).other_entities)
     return [
-        *(ehr_scope(settings, entity) for entity in ENTITIES),
+        *(ehr_scope(settings, entity, registry) for entity in ehr_entities),
         adt_scope(settings),
         feeds_scope(config, config.active_feeds, settings),
     ]

@@ -5,12 +5,13 @@ Counts only: nothing here reads a column that could carry PHI.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
 from psycopg import sql
 
+from ingestion.ehr.bronze import scan_ehr_landing, unmodeled_tables
 from ingestion.landing_audit import BatchProblem, open_problems
 from warehouse.connection import connect
 from warehouse.schemas import LAYER_SCHEMAS
@@ -42,6 +43,10 @@ class WarehouseSummary:
     pmpm_12m: Decimal | None = None
     # landing batches with an open problem: names and counts only
     landing_problems: tuple[BatchProblem, ...] = ()
+    # bronze.ehr__<type> tables of resource types silver does not model yet, with their rows
+    unmodeled_tables: dict[str, int] = field(default_factory=dict)
+    # EHR landing folders no loader may read (a system not in the EHR registry, ...), with why
+    unloadable_ehr_folders: dict[str, str] = field(default_factory=dict)
 
     def rows(self, schema: str, table: str) -> int:
         return next((t.rows for t in self.tables if (t.schema, t.table) == (schema, table)), 0)
@@ -99,7 +104,17 @@ def collect_summary(settings: Settings) -> WarehouseSummary:
             )
         population = _population_health(conn, tables)
     problems = tuple(open_problems(settings))
-    return WarehouseSummary(tables, sampled[0], sampled[1], sampled[2], *ar, *population, problems)
+    return WarehouseSummary(
+        tables,
+        sampled[0],
+        sampled[1],
+        sampled[2],
+        *ar,
+        *population,
+        problems,
+        unmodeled_tables(settings),
+        scan_ehr_landing(settings).unloadable,
+    )
 
 
 def _population_health(conn, tables: list[TableCount]) -> tuple:

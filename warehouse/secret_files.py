@@ -12,6 +12,7 @@ import contextlib
 import os
 import secrets
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 SECRETS_DIR_MODE = 0o700
@@ -35,8 +36,8 @@ def new_secret() -> str:
     return secrets.token_urlsafe(32)
 
 
-def read_or_create_secret(path: Path) -> str:
-    """The secret stored at ``path``, generated and stored first when there is none.
+def read_or_create_secret(path: Path, make: Callable[[], str] = new_secret) -> str:
+    """The secret stored at ``path``, generated (by ``make``) and stored first when there is none.
 
     The file is written in full under a temporary name and then linked into place, so two
     processes starting at once agree on one secret and a crash never leaves half a secret.
@@ -48,7 +49,7 @@ def read_or_create_secret(path: Path) -> str:
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, SECRET_FILE_MODE)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(new_secret() + "\n")
+            handle.write(make() + "\n")
             handle.flush()
             os.fsync(handle.fileno())
         with contextlib.suppress(FileExistsError):  # another process won the race: use theirs

@@ -2,6 +2,13 @@
 
 One table per FHIR resource type (``bronze.ehr__<entity>``): the raw resource as jsonb plus
 lineage (file, line, EHR system, tenant, environment, batch, ingestion time, ``_dlt_load_id``).
+The types silver models (``ENTITIES``) have a resource each; every other type found in the
+landing zone lands through one more resource, ``ehr__other_resources``, into its own
+``bronze.ehr__<entity>`` table created on first sight: nothing an export carries is dropped.
+Only systems of the EHR registry are read (``ingestion.ehr.registry``); landing folders of
+other systems, and entity folders whose name cannot be a table name, are reported
+(:func:`scan_ehr_landing`), never loaded and never silently skipped. The registry itself is
+written to ``bronze.ehr__systems`` in the same load, for dbt's tests on ``ehr_system``.
 A line that is not a JSON object cannot be stored as a resource, so it goes to
 ``bronze.ehr__rejected_line`` with the error and the raw text: never dropped, and it never
 fails the batch.
@@ -17,7 +24,9 @@ Arrow tables and reach Postgres through dlt's csv loader file format, i.e. ``COP
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,7 +37,8 @@ from dlt.sources import DltResource
 from psycopg import sql
 
 from ingestion.bronze_loads import committed_source_files
-from ingestion.bronze_pipeline import declare_tables
+from ingestion.bronze_pipeline import BRONZE_SCHEMA, declare_tables
+from ingestion.ehr.registry import RESERVED_NAMES, EhrRegistry, load_ehr_registry
 from ingestion.ehr.resources import DESCRIPTIONS, ENTITIES
 from ingestion.landing import DATA_FILE_PATTERN
 from ingestion.landing_audit import LandingScope, batch_folders, loadable_files, verify_scope
@@ -40,6 +50,7 @@ from ingestion.landing_lines import (
     repeated_columns,
     strip_bom,
 )
+from warehouse.connection import connect
 from warehouse.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -48,6 +59,8 @@ SOURCE_NAME = "ehr"
 
 REJECTED_TABLE = "ehr__rejected_line"
 FILE_LOG_TABLE = "ehr__file_log"
+SYSTEMS_TABLE = "ehr__systems"
+OTHER_RESOURCES = "ehr__other_resources"  # the dlt resource (and Dagster asset) of unmodeled types
 ARROW_BATCH_ROWS = 50_000
 
 _LINEAGE_HINTS: dict[str, dict[str, object]] = {
@@ -183,19 +196,100 @@ def files_already_in_bronze(settings: Settings, entity: str) -> set[str]:
     return committed_source_files(settings, FILE_LOG_TABLE, sql.SQL("t.entity = %s"), (entity,))
 
 
-def ehr_scope(settings: Settings, entity: str) -> LandingScope:
-    """The batch folders of one FHIR resource type, every EHR system: ``*/<entity>/<batch>``."""
+def ehr_scope(settings: Settings, entity: str, registry: EhrRegistry | None = None) -> LandingScope:
+    """The batch folders of one FHIR resource type of every registered EHR system:
+    ``<system>/<entity>/<batch>``."""
+    registry = registry or load_ehr_registry()
     base = settings.landing_dir / settings.tenant / settings.environment
-    return LandingScope(
-        "ehr", batch_folders(base, f"*/{entity}/*"), lambda path: path.match(DATA_FILE_PATTERN)
-    )
+    folders = sorted(f for system in registry.names for f in batch_folders(base, f"{system}/{entity}/*"))
+    return LandingScope("ehr", tuple(folders), lambda path: path.match(DATA_FILE_PATTERN))
 
 
-def new_landing_files(settings: Settings, entity: str) -> list[Path]:
-    """Verified landing files of this entity, all systems, that bronze does not hold yet."""
+def new_landing_files(settings: Settings, entity: str, registry: EhrRegistry | None = None) -> list[Path]:
+    """Verified landing files of this entity, all registered systems, that bronze does not hold yet."""
     loaded = files_already_in_bronze(settings, entity)
-    outcomes = verify_scope(settings, ehr_scope(settings, entity), loaded)
+    outcomes = verify_scope(settings, ehr_scope(settings, entity, registry), loaded)
     return loadable_files(outcomes, settings.landing_dir, loaded)
+
+
+# An entity folder becomes the table bronze.ehr__<entity>: lower-case letters only (the
+# lower-case FHIR resource type), within Postgres' 63-byte identifier limit.
+_ENTITY_NAME = re.compile(r"^[a-z]{1,58}$")
+
+
+@dataclass(frozen=True)
+class EhrLanding:
+    """What the EHR part of the landing zone holds beyond the modeled types."""
+
+    other_entities: tuple[str, ...]  # unmodeled resource types of registered systems, loadable
+    # landing folders (``system`` or ``system/entity``) no loader reads, with why: names and counts only
+    unloadable: dict[str, str]
+
+
+def _ndjson_files(folder: Path, pattern: str) -> int:
+    return sum(1 for path in folder.glob(pattern) if path.is_file() and not path.name.startswith("."))
+
+
+def scan_ehr_landing(settings: Settings, registry: EhrRegistry | None = None) -> EhrLanding:
+    """Unmodeled entity folders of registered systems, and the EHR folders that cannot load:
+    a system the registry does not list, or an entity folder that is no safe table name."""
+    registry = registry or load_ehr_registry()
+    base = settings.landing_dir / settings.tenant / settings.environment
+    others: set[str] = set()
+    unloadable: dict[str, str] = {}
+    systems = sorted(p for p in base.iterdir() if p.is_dir()) if base.is_dir() else []
+    for system_dir in systems:
+        system = system_dir.name
+        if system.startswith(".") or system in RESERVED_NAMES:
+            continue
+        if system not in registry:
+            # other loaders' folders hold CSV (feeds) or are reserved (adt): NDJSON here is an EHR's
+            files = _ndjson_files(system_dir, f"*/*/{DATA_FILE_PATTERN}")
+            if files:
+                unloadable[system] = (
+                    f"{files} NDJSON file(s): system {system!r} is not in the EHR registry"
+                    f" {registry.source}: add an entry"
+                )
+            continue
+        for entity_dir in sorted(p for p in system_dir.iterdir() if p.is_dir()):
+            entity = entity_dir.name
+            if entity in ENTITIES or entity.startswith("."):
+                continue
+            if _ENTITY_NAME.match(entity):
+                others.add(entity)
+            elif files := _ndjson_files(entity_dir, f"*/{DATA_FILE_PATTERN}"):
+                unloadable[f"{system}/{entity}"] = (
+                    f"{files} NDJSON file(s): {entity!r} is not a resource type folder name"
+                    " (lower-case letters only, e.g. allergyintolerance)"
+                )
+    return EhrLanding(tuple(sorted(others)), unloadable)
+
+
+def unmodeled_tables(settings: Settings) -> dict[str, int]:
+    """Rows of every ``bronze.ehr__<entity>`` table whose type silver does not model yet."""
+    with connect(settings) as conn:
+        names = [
+            row[0]
+            for row in conn.execute(
+                "select table_name from information_schema.tables where table_schema = %s"
+                " and table_name like 'ehr\\_\\_%%' order by table_name",
+                (BRONZE_SCHEMA,),
+            )
+        ]
+        modeled = {bronze_table(entity) for entity in ENTITIES} | {
+            SYSTEMS_TABLE,
+            FILE_LOG_TABLE,
+            REJECTED_TABLE,
+        }
+        counts: dict[str, int] = {}
+        for name in names:
+            if name in modeled or not _ENTITY_NAME.match(name.removeprefix(f"{SOURCE_NAME}__")):
+                continue
+            query = sql.SQL("select count(*) from {}.{}").format(
+                sql.Identifier(BRONZE_SCHEMA), sql.Identifier(name)
+            )
+            counts[name] = conn.execute(query).fetchone()[0]
+    return counts
 
 
 _LINE_KEY = ("source_file", "line_number")
@@ -210,28 +304,49 @@ def _route(kind: str, entity: str) -> tuple[str, dict[str, dict[str, object]], t
     return bronze_table(entity), RESOURCE_HINTS, _LINE_KEY
 
 
+def _hinted(table: pa.Table, kind: str, entity: str) -> object:
+    # hints travel with the rows (not the decorator) so the rejected-line and file log table
+    # variants do not inherit the resource column
+    name, hints, key = _route(kind, entity)
+    return dlt.mark.with_hints(
+        table,
+        dlt.mark.make_hints(table_name=name, write_disposition="append", columns=hints, primary_key=key),
+        create_table_variant=True,
+    )
+
+
+def _load_files(
+    entity: str, files: list[Path], settings: Settings, on_file: Callable[[str, Path], None] | None
+) -> Iterator[object]:
+    ingested_at = datetime.now(UTC)
+    log.info("ehr %s: %d new landing file(s)", entity, len(files))
+    for path in files:
+        for kind, table in read_landing_file(path, settings.landing_dir, ingested_at):
+            yield _hinted(table, kind, entity)
+        if on_file is not None:
+            on_file(entity, path)
+
+
+_ROUTED = [(REJECTED_TABLE, REJECTED_HINTS, _LINE_KEY), (FILE_LOG_TABLE, LOG_HINTS, ("source_file",))]
+RegistryFactory = Callable[[], EhrRegistry]
+
+
 def _entity_resource(
-    entity: str, settings_factory: Callable[[], Settings], on_file: Callable[[str, Path], None] | None
+    entity: str,
+    settings_factory: Callable[[], Settings],
+    registry_factory: RegistryFactory,
+    on_file: Callable[[str, Path], None] | None,
 ) -> DltResource:
-    def load_entity() -> Iterator[pa.Table]:
+    def load_entity() -> Iterator[object]:
         settings = settings_factory()
-        ingested_at = datetime.now(UTC)
-        files = new_landing_files(settings, entity)
-        log.info("ehr %s: %d new landing file(s)", entity, len(files))
-        for path in files:
-            for kind, table in read_landing_file(path, settings.landing_dir, ingested_at):
-                # hints travel with the rows (not the decorator) so the rejected-line and file
-                # log table variants do not inherit the resource column
-                name, hints, key = _route(kind, entity)
-                yield dlt.mark.with_hints(
-                    table,
-                    dlt.mark.make_hints(
-                        table_name=name, write_disposition="append", columns=hints, primary_key=key
-                    ),
-                    create_table_variant=True,
-                )
-            if on_file is not None:
-                on_file(entity, path)
+        files = new_landing_files(settings, entity, registry_factory())
+        if not files:
+            # the table exists from the first load on, even before a source sends this type:
+            # silver reads every modeled type, and a source that never sends, say, Immunization
+            # is normal. An empty Arrow table gives it the same columns as a loaded file.
+            nowhere = FileLineage("", "", "", "", entity, "")
+            yield _hinted(_resource_table([], [], nowhere, datetime.now(UTC)), "resource", entity)
+        yield from _load_files(entity, files, settings, on_file)
 
     load_entity.__doc__ = f"New {entity} NDJSON lines from the EHR landing zone, raw, with lineage."
     resource = dlt.resource(
@@ -241,7 +356,81 @@ def _entity_resource(
         resource,
         description=f"{DESCRIPTIONS[entity]} Raw NDJSON lines as jsonb, with landing lineage.",
         columns=RESOURCE_HINTS,
-        routed=[(REJECTED_TABLE, REJECTED_HINTS, _LINE_KEY), (FILE_LOG_TABLE, LOG_HINTS, ("source_file",))],
+        routed=_ROUTED,
+    )
+
+
+def _other_resources(
+    settings_factory: Callable[[], Settings],
+    registry_factory: RegistryFactory,
+    on_file: Callable[[str, Path], None] | None,
+) -> DltResource:
+    """One resource for every resource type silver does not model yet: each lands in its own
+    ``bronze.ehr__<entity>`` (created with its first rows), with the modeled types' columns."""
+
+    def load_others() -> Iterator[object]:
+        settings, registry = settings_factory(), registry_factory()
+        for entity in scan_ehr_landing(settings, registry).other_entities:
+            yield from _load_files(entity, new_landing_files(settings, entity, registry), settings, on_file)
+
+    load_others.__doc__ = "New NDJSON lines of resource types silver does not model yet, raw, with lineage."
+    resource = dlt.resource(
+        load_others, name=OTHER_RESOURCES, write_disposition="append", primary_key=_LINE_KEY
+    )
+    return declare_tables(
+        resource,
+        description=(
+            "FHIR resources of every type silver does not model yet (Device, DocumentReference, an"
+            " export's OperationOutcome errors, ...): each type in its own table bronze.ehr__<type>,"
+            " created on first sight, raw NDJSON lines as jsonb with landing lineage."
+        ),
+        columns=RESOURCE_HINTS,
+        routed=_ROUTED,
+    )
+
+
+SYSTEMS_HINTS: dict[str, dict[str, object]] = {
+    "name": {"data_type": "text", "nullable": False, "description": "the system's name (ehr_system)"},
+    "arrives": {
+        "data_type": "text",
+        "nullable": False,
+        "description": "landing_files | fhir_api | bulk_export",
+    },
+    "description": {"data_type": "text", "nullable": False},
+    "code_systems": {
+        "data_type": "json",
+        "nullable": False,
+        "description": "per resource type, the code system URIs its codes use",
+    },
+}
+
+
+def registry_resource(registry_factory: RegistryFactory = load_ehr_registry) -> DltResource:
+    """``bronze.ehr__systems``: the EHR registry as a table, replaced by every EHR load, so dbt
+    checks ``ehr_system`` against the systems carehouse loads (no list in SQL)."""
+
+    def systems() -> Iterator[pa.Table]:
+        registry = registry_factory()
+        yield pa.table(
+            {
+                "name": pa.array(registry.names, pa.string()),
+                "arrives": pa.array([s.arrives for s in registry.systems], pa.string()),
+                "description": pa.array([s.description for s in registry.systems], pa.string()),
+                "code_systems": pa.array(
+                    [orjson.dumps(s.code_systems).decode() for s in registry.systems], pa.string()
+                ),
+            }
+        )
+
+    systems.__doc__ = "The EHR registry (ingestion/ehr_systems.yaml), one row per system."
+    resource = dlt.resource(systems, name=SYSTEMS_TABLE, write_disposition="replace", primary_key="name")
+    return declare_tables(
+        resource,
+        description=(
+            "The EHR registry (ingestion/ehr_systems.yaml or CAREHOUSE_EHR_REGISTRY): one row per EHR"
+            " system carehouse loads, with how it arrives and its code systems; replaced by every load."
+        ),
+        columns=SYSTEMS_HINTS,
     )
 
 
@@ -249,6 +438,12 @@ def _entity_resource(
 def ehr_bronze_source(
     settings_factory: Callable[[], Settings] = get_settings,
     on_file: Callable[[str, Path], None] | None = None,
+    registry_factory: RegistryFactory = load_ehr_registry,
 ) -> list[DltResource]:
-    """Every FHIR resource type of both EHR systems; settings are read when the load runs."""
-    return [_entity_resource(entity, settings_factory, on_file) for entity in ENTITIES]
+    """Every FHIR resource type of every registered EHR system, and the registry itself;
+    settings and the registry are read when the load runs."""
+    return [
+        *(_entity_resource(entity, settings_factory, registry_factory, on_file) for entity in ENTITIES),
+        _other_resources(settings_factory, registry_factory, on_file),
+        registry_resource(registry_factory),
+    ]

@@ -15,6 +15,10 @@ ENTITIES: tuple[str, ...] = (
     "condition",
     "procedure",
     "diagnosticreport",
+    "observation",
+    "medicationrequest",
+    "immunization",
+    "allergyintolerance",
 )
 
 RESOURCE_TYPES: dict[str, str] = {
@@ -28,8 +32,15 @@ RESOURCE_TYPES: dict[str, str] = {
     "condition": "Condition",
     "procedure": "Procedure",
     "diagnosticreport": "DiagnosticReport",
+    "observation": "Observation",
+    "medicationrequest": "MedicationRequest",
+    "immunization": "Immunization",
+    "allergyintolerance": "AllergyIntolerance",
 }
 
+# The systems the simulators produce (the EHR simulator, the simulated FHIR API server). Loaders
+# never read this: which systems carehouse loads is the EHR registry's answer
+# (ingestion/ehr_systems.yaml, ingestion.ehr.registry), where these two are entries.
 EHR_SYSTEMS: tuple[str, ...] = ("athena", "epic")
 
 # What each bronze.ehr__<entity> table holds (FHIR R4 / US Core): the table's description in
@@ -45,4 +56,11 @@ DESCRIPTIONS: dict[str, str] = {
     "condition": "FHIR Condition resources: ICD-10-CM diagnoses recorded against encounters.",
     "procedure": "FHIR Procedure resources: CPT procedures performed during encounters.",
     "diagnosticreport": "FHIR DiagnosticReport resources: reports (e.g. imaging, labs) tied to encounters.",
+    "observation": "FHIR Observation resources (US Core): LOINC vital signs and laboratory results with UCUM"
+    " values, reference ranges and interpretation, tied to encounters.",
+    "medicationrequest": "FHIR MedicationRequest resources: RxNorm-coded medication orders written at"
+    " encounters.",
+    "immunization": "FHIR Immunization resources: CVX-coded vaccines given (or not given, with the reason).",
+    "allergyintolerance": "FHIR AllergyIntolerance resources: SNOMED CT / RxNorm coded allergies and"
+    " 'no known allergy' statements per patient.",
 }

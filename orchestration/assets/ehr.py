@@ -4,12 +4,13 @@ from dagster import AssetExecutionContext, MaterializeResult, asset
 from pydantic import Field
 
 from ingestion.ehr.bronze import ehr_bronze_source
-from ingestion.ehr.pipeline import ehr_pipeline
+from ingestion.ehr.pipeline import ehr_pipeline, report_ehr_leftovers
 from ingestion.ehr.simulator import simulate_ehr_extract
 from orchestration.assets.bronze import bronze_dlt_assets
 from orchestration.assets.keys import EHR_EXTRACT_KEY, LANDING_BATCHES_KEY
 from orchestration.assets.landing import DayConfig, simulator_step
 from orchestration.assets.owners import DATA_ENGINEERING
+from warehouse.settings import Settings
 
 
 class EhrExtractConfig(DayConfig):
@@ -46,10 +47,15 @@ def ehr_extract(context: AssetExecutionContext, config: EhrExtractConfig) -> Mat
     )
 
 
+def _report_leftovers(context: AssetExecutionContext, settings: Settings) -> None:
+    report_ehr_leftovers(settings, context.log)
+
+
 ehr_bronze_assets = bronze_dlt_assets(
     name="ehr_bronze",
     description="New verified landing files, raw, into bronze (Arrow, COPY); rejected lines kept aside.",
     source=ehr_bronze_source,
     pipeline=ehr_pipeline,
     upstream=[EHR_EXTRACT_KEY, LANDING_BATCHES_KEY],
+    after_load=_report_leftovers,
 )

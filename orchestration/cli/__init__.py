@@ -45,6 +45,7 @@ def _click_command(path: Sequence[str], name: str | None = None):  # -> the Clic
 
 
 def _one_line_errors(command: Callable[[], object]) -> None:
+    from ingestion.ehr.registry import RegistryError, UnknownEhrSystem
     from warehouse.keys import GoldKeyMismatchError
     from warehouse.lock import WarehouseBusyError
     from warehouse.secret_files import SecretFileError
@@ -52,6 +53,13 @@ def _one_line_errors(command: Callable[[], object]) -> None:
 
     try:
         command()
-    except (WarehouseBusyError, GoldKeyMismatchError, SecretFileError, SettingsError) as exc:
+    except (
+        WarehouseBusyError,
+        GoldKeyMismatchError,
+        SecretFileError,
+        SettingsError,
+        RegistryError,  # the EHR registry, read by every EHR load (e.g. inside carehouse run)
+        UnknownEhrSystem,
+    ) as exc:
         console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(1)

@@ -89,3 +89,17 @@ def print_landing_problems(problems) -> None:  # problems: Iterable[ingestion.la
             highlight=False,
             soft_wrap=True,
         )
+
+
+def print_unmodeled(tables: dict[str, int]) -> None:
+    """Bronze tables of resource types silver does not model yet: kept, counted, and said."""
+    for table, rows in tables.items():
+        console.print(
+            f"[yellow]{rows:,} rows in bronze.{table}:[/] not modeled in silver yet", highlight=False
+        )
+
+
+def print_unloadable(folders: dict[str, str]) -> None:
+    """Landing folders no loader may read (e.g. an EHR system not in the registry), with why."""
+    for folder, why in folders.items():
+        console.print(f"[yellow]not loaded:[/] {folder}: {why}", highlight=False, soft_wrap=True)

@@ -20,6 +20,8 @@ from orchestration.cli.app import (
     describe_target,
     parse_date,
     print_landing_problems,
+    print_unloadable,
+    print_unmodeled,
     say_waiting,
 )
 from warehouse.settings import get_settings
@@ -154,6 +156,8 @@ def _print_summary(summary, *, tables: bool) -> None:  # summary: orchestration.
         )
     console.print(totals)
     print_landing_problems(summary.landing_problems)
+    print_unmodeled(summary.unmodeled_tables)
+    print_unloadable(summary.unloadable_ehr_folders)
     _print_unclaimed_folders()
 
 

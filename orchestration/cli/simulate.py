@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -90,15 +92,82 @@ def simulate_ehr_api(
     base_url: Annotated[
         str | None, typer.Option(help="Root URL that links in responses start with (default: host:port).")
     ] = None,
+    system: Annotated[
+        list[str] | None,
+        typer.Option("--system", help="An EHR system to serve (repeatable; default: athena and epic)."),
+    ] = None,
+    jwks: Annotated[
+        Path | None,
+        typer.Option(
+            help="Public keys (JWK Set or PEM) of the Bulk Data backend client (default: the"
+            " development key pair of the carehouse home, with a warning).",
+            show_default=False,
+        ),
+    ] = None,
+    bulk_client_id: Annotated[
+        str | None, typer.Option(help="Client id those keys belong to (default: carehouse-bulk-dev).")
+    ] = None,
+    export_polls: Annotated[
+        int, typer.Option(help="Status polls an $export answers 202 before its manifest.", min=0)
+    ] = 2,
+    export_retry_after: Annotated[
+        int, typer.Option(help="Retry-After (s) of in-progress polls; polling sooner is a 429.", min=0)
+    ] = 1,
+    export_file_size: Annotated[int, typer.Option(help="Resources per $export file.", min=1)] = 10_000,
+    throttle_first_poll: Annotated[
+        bool,
+        typer.Option(
+            "--throttle-first-poll", help="Fault: answer every export's first status poll with 429."
+        ),
+    ] = False,
+    throttle_first_download: Annotated[
+        bool,
+        typer.Option(
+            "--throttle-first-download", help="Fault: answer every export's first download with 429."
+        ),
+    ] = False,
 ) -> None:
     """Serve the landing zone's EHR data as a FHIR API with OAuth2 client credentials (Ctrl-C stops).
 
     Client id and secret come from CAREHOUSE_EHR_API_CLIENT_ID / CAREHOUSE_EHR_API_CLIENT_SECRET
     or .dlt/secrets.toml (sources.ehr_api.client_id / client_secret); never from the command line.
+    Bulk Data $export clients authenticate as SMART Backend Services (signed JWT assertions)
+    with the key pair --jwks registers; see ingestion/ehr/api/README.md.
     """
-    from ingestion.ehr.api.server import run_server
+    from ingestion.ehr.api.bulk import BulkOptions
+    from ingestion.ehr.api.bulk_keys import (
+        DEV_BULK_CLIENT_ID,
+        BulkKeyError,
+        dev_signing_key,
+        load_public_jwks,
+    )
+    from ingestion.ehr.api.server import ServerOptions, run_server
+    from ingestion.ehr.api.smart import BackendClient
 
     settings = get_settings()
+    bulk_client_id = bulk_client_id or DEV_BULK_CLIENT_ID
+    try:
+        public = load_public_jwks(jwks) if jwks else dev_signing_key(settings.home).public_jwks()
+    except BulkKeyError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--jwks") from None
+    if jwks is None:
+        console.print(
+            f"[yellow]Bulk Data client {bulk_client_id!r} uses the development key pair of the carehouse"
+            " home (simulated server only)[/]",
+            highlight=False,
+        )
+    more: ServerOptions = {
+        "backend_clients": (BackendClient(bulk_client_id, public),),
+        "bulk": BulkOptions(
+            polls_until_done=export_polls,
+            retry_after_s=export_retry_after,
+            resources_per_file=export_file_size,
+            throttle_first_poll=throttle_first_poll,
+            throttle_first_download=throttle_first_download,
+        ),
+    }
+    if system:
+        more["systems"] = tuple(dict.fromkeys(system))
     run_server(
         settings.landing_dir,
         settings.tenant,
@@ -110,6 +179,7 @@ def simulate_ehr_api(
         rate_limit_burst=burst,
         on_ready=lambda url: console.print(f"EHR FHIR API on {url} (Ctrl-C stops)"),
         base_url=base_url,
+        **more,
     )
 
 
@@ -183,4 +253,59 @@ def simulate_adt(
         f"ADT {result.day}: {len(result.batch_ids)} micro-batches, {result.events:,} records "
         f"({result.admissions:,} admissions, {result.discharges:,} discharges,"
         f" {result.transfers:,} transfers)"
+    )
+
+
+@simulate_app.command("ehr-bulk-export")
+def simulate_ehr_bulk_export(
+    out_dir: Annotated[Path, typer.Argument(help="Empty folder to write the export into (created).")],
+    system: Annotated[str, typer.Option(help="The simulated US Core EHR that exports.")] = "cerner",
+    patients: Annotated[int, typer.Option(help="Patients of that hospital.", min=1)] = 500,
+    seed: SeedOption = 42,
+    extract_date: DateOption = None,
+    start_date: Annotated[
+        str | None,
+        typer.Option(
+            help="Day of the hospital's history extract, YYYY-MM-DD (default: --date).", show_default=False
+        ),
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(help="Only resources changed after this instant (an earlier export's transactionTime)."),
+    ] = None,
+    gzip: Annotated[bool, typer.Option("--gzip", help="Write .ndjson.gz files.")] = False,
+) -> None:
+    """Write a completed FHIR Bulk Data $export of a third EHR (US Core R4 NDJSON + manifest.json).
+
+    Load it with `carehouse load fhir-bulk OUT_DIR --system cerner`.
+    """
+    from ingestion.ehr.simulator.bulk_export import write_bulk_export
+
+    day = parse_date(extract_date)
+    first = parse_date(start_date) if start_date else None
+    after = None
+    if since is not None:
+        try:
+            after = datetime.fromisoformat(since.replace("Z", "+00:00"))
+        except ValueError:
+            raise typer.BadParameter(f"not an ISO 8601 instant: {since!r}", param_hint="--since") from None
+    with console.status(f"simulating the {system} bulk export…"):
+        try:
+            result = write_bulk_export(
+                out_dir,
+                export_date=day,
+                system=system,
+                patients=patients,
+                seed=seed,
+                start_date=first,
+                since=after,
+                gzip=gzip,
+            )
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from None
+    counts = ", ".join(f"{resource_type} {count:,}" for resource_type, count in result.counts.items())
+    console.print(
+        f"{system} bulk export {result.manifest.name} (transactionTime "
+        f"{result.transaction_time:%Y-%m-%dT%H:%M:%SZ}): {sum(result.counts.values()):,} resources in "
+        f"{len(result.files)} files ({result.errors} OperationOutcome lines) in {result.folder}\n{counts}"
     )

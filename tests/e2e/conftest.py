@@ -13,11 +13,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 import psycopg
 import pytest
+import yaml
 from typer.testing import CliRunner
 
+from ingestion.ehr.registry import DEFAULT_REGISTRY_PATH, ENV_EHR_REGISTRY
 from orchestration.cli import app
 from orchestration.instance import carehouse_instance
 from orchestration.runner import PipelineRun, run_daily_pipeline
@@ -31,6 +34,13 @@ SEED = 11
 
 
 KEEP_RUNS = 2  # Dagster runs the scenario's home keeps (CAREHOUSE_KEEP_RUNS)
+# A third EHR that sends FHIR Bulk Data exports (tests/e2e/test_third_ehr_bulk_export.py): one
+# entry added to the shipped registry, as a hospital would onboard it.
+THIRD_EHR = {
+    "name": "cerner",
+    "arrives": "bulk_export",
+    "description": "Hospital 8's EHR: FHIR Bulk Data exports (US Core R4 NDJSON).",
+}
 
 
 @dataclass
@@ -61,6 +71,7 @@ def footprint(settings: Settings) -> int:
 def scenario(warehouse_settings: Settings) -> Iterator[Scenario]:
     patch = pytest.MonkeyPatch()
     patch.setenv(ENV_KEEP_RUNS, str(KEEP_RUNS))
+    patch.setenv(ENV_EHR_REGISTRY, str(registry_with_third_ehr(warehouse_settings)))
     settings = Settings.from_env()
     runs: dict[str, PipelineRun] = {}
     summaries: dict[str, WarehouseSummary] = {}
@@ -86,6 +97,15 @@ def scenario(warehouse_settings: Settings) -> Iterator[Scenario]:
         yield Scenario(settings, runs, summaries, cli.exit_code, cli.output, day1_decisions, footprints, kept)
     finally:
         patch.undo()
+
+
+def registry_with_third_ehr(settings: Settings) -> Path:
+    """A copy of the shipped EHR registry with :data:`THIRD_EHR` added: nothing else changes."""
+    registry = yaml.safe_load(DEFAULT_REGISTRY_PATH.read_text())
+    registry["systems"].append(THIRD_EHR)
+    path = settings.home / "ehr_systems.yaml"
+    path.write_text(yaml.safe_dump(registry, sort_keys=False))
+    return path
 
 
 def sampling_decisions(settings: Settings) -> dict[str, bool]:

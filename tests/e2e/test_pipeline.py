@@ -371,6 +371,10 @@ CDM_TABLES = (
     "cdm_conditions",
     "cdm_procedures",
     "cdm_diagnostic_reports",
+    "cdm_observations",
+    "cdm_medication_requests",
+    "cdm_immunizations",
+    "cdm_allergy_intolerances",
 )
 
 

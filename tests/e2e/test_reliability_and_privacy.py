@@ -65,6 +65,7 @@ def _source_ids(scenario: Scenario, table: str, id_column: str) -> list[tuple[st
     [
         ("stg_ehr__patients", "patient_id", "dim_patient", "patient_durable_key"),
         ("stg_ehr__encounters", "encounter_id", "fct_encounters", "encounter_key"),
+        ("stg_ehr__observations", "observation_id", "fct_observations", "observation_resource_key"),
     ],
 )
 def test_gold_keys_cannot_be_recomputed_from_source_ids_without_the_gold_key(

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import psycopg
 
+from ingestion.ehr.bronze import ENTITIES, bronze_table
 from ingestion.ehr.pipeline import load_ehr_to_bronze
 from ingestion.landing import batch_dir, write_manifest
 from warehouse.schemas import ensure_schemas_and_roles
@@ -74,3 +75,29 @@ def test_bronze_load_is_incremental_idempotent_and_loses_nothing(scratch_warehou
             " order by line_number"
         ).fetchall()
         assert rejected == [(2, "{not json", True), (4, "[]", False)]
+
+
+def test_every_modeled_type_has_its_bronze_table_before_any_file_of_it_arrives(
+    scratch_warehouse: Settings,
+) -> None:
+    """A source that never sends, say, Immunization is normal: silver still finds the table."""
+    settings = scratch_warehouse
+    ensure_schemas_and_roles(settings)
+    _write_batch(settings, "athena", "20250301T060000Z", [_encounter(1)])
+    load_ehr_to_bronze(settings)
+    with psycopg.connect(settings.dsn) as conn:
+        tables = {
+            name
+            for (name,) in conn.execute(
+                "select table_name from information_schema.tables where table_schema = 'bronze'"
+            )
+        }
+        columns = conn.execute(
+            "select array_agg(column_name::text order by column_name) from information_schema.columns"
+            " where table_schema = 'bronze' and table_name = any(%s) group by table_name",
+            (["ehr__encounter", "ehr__immunization"],),
+        ).fetchall()
+        immunizations = conn.execute("select count(*) from bronze.ehr__immunization").fetchone()[0]
+    assert {bronze_table(entity) for entity in ENTITIES} <= tables
+    assert immunizations == 0
+    assert len(columns) == 2 and columns[0] == columns[1]  # an empty table has the loaded columns

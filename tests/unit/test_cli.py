@@ -15,6 +15,7 @@ COMMANDS = [
     ["load"],
     ["load", "ehr"],
     ["load", "ehr-api"],
+    ["load", "fhir-bulk"],
     ["load", "adt"],
     ["load", "feeds"],
     ["load", "reference"],
@@ -127,3 +128,30 @@ def test_version() -> None:
 
     result = CliRunner().invoke(app, ["--version"])
     assert result.exit_code == 0 and result.output.strip() == f"carehouse {version('carehouse')}"
+
+
+def test_load_fhir_bulk_help_says_what_an_export_folder_is() -> None:
+    result = CliRunner().invoke(app, ["load", "fhir-bulk", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "Bulk Data export folder is what a FHIR server's $export delivers" in text
+    assert "<ResourceType>.<n>.ndjson or .ndjson.gz" in text and "--system" in text
+
+
+def test_a_bad_ehr_registry_is_one_line_before_the_warehouse_starts(tmp_path: Path) -> None:
+    registry = tmp_path / "ehr_systems.yaml"
+    registry.write_text(
+        "systems:\n  - name: cerner\n    arrives: fax\n    description: x\n", encoding="utf-8"
+    )
+    env = {
+        "CAREHOUSE_EHR_REGISTRY": str(registry),
+        "CAREHOUSE_HOME": str(tmp_path / "home"),
+        "COLUMNS": "300",
+    }
+    result = CliRunner().invoke(app, ["load", "ehr"], env=env)
+    assert result.exit_code == 1
+    assert result.output.strip() == (
+        f"error: EHR registry {registry}: systems[0] (cerner): arrives 'fax' must be one of"
+        " landing_files, fhir_api, bulk_export"
+    )
+    assert not (tmp_path / "home").exists()  # no warehouse started

@@ -39,6 +39,28 @@ def test_lineage_runs_from_dlt_into_dbt_with_no_placeholder_assets() -> None:
     assert graph.has(AssetKey(["review", "mart_chart_review"]))
 
 
+def test_the_ehr_load_lands_the_registry_and_every_unmodeled_resource_type_as_assets() -> None:
+    """One dlt asset per modeled type, one for every other type, one for the EHR registry that
+    dbt's ehr_system tests read (so the source is no placeholder)."""
+    graph = _asset_graph()
+    others, systems = AssetKey(["bronze", "ehr__other_resources"]), AssetKey(["bronze", "ehr__systems"])
+    assert graph.get(others).is_materializable and graph.get(systems).is_materializable
+    assert "does not model yet" in graph.get(others).description
+    assert AssetKey(["landing", "ehr_extract"]) in graph.get(others).parent_keys
+    columns = {c.name for c in graph.get(systems).metadata["dagster/column_schema"].columns}
+    assert {"name", "arrives", "description", "code_systems"} <= columns
+    checks = {(check.asset_key, check.name) for check in graph.asset_check_keys}
+    assert (systems, "source_unique_ehr_ehr__systems_name") in checks
+    # silver accepts exactly the registered systems: a relationship, no list of names
+    encounters = AssetKey(["silver", "stg_ehr__encounters"])
+    assert (
+        encounters,
+        "relationships_stg_ehr__encounters_source_system__name__source_ehr_ehr__systems_",
+    ) in checks
+    ehr_checks = [name for key, name in checks if "ehr" in key.path[-1] or key.path[-1] == "fct_encounters"]
+    assert ehr_checks and not any("athena" in name for name in ehr_checks)
+
+
 def test_quality_checks_guard_bronze_and_silver() -> None:
     graph = _asset_graph()
     checks = {key for key in graph.asset_check_keys}
@@ -184,6 +206,7 @@ def test_data_quality_mart_is_an_asset_with_checks_and_real_lineage() -> None:
             "int_dq_rejected_at_load",
             "int_dq_flags_by_rule",
             "int_dq_landing_batches",
+            "int_dq_unmodeled_resources",
             "int_dq_source_freshness",
             "int_dq_test_outcomes",
         )
@@ -202,6 +225,9 @@ def test_data_quality_mart_is_an_asset_with_checks_and_real_lineage() -> None:
         AssetKey(["silver", "quarantine_ehr__encounters"]),
         AssetKey(["silver", "int_encounters_deduplicated"]),
     } <= counts
+    # the registry says where the file log lives; the file log itself is a table variant (no asset)
+    unmodeled = graph.get(AssetKey(["silver", "int_dq_unmodeled_resources"])).parent_keys
+    assert unmodeled == {AssetKey(["bronze", "ehr__systems"])}
     rejected = graph.get(AssetKey(["silver", "int_dq_rejected_at_load"])).parent_keys
     assert rejected == {AssetKey(["bronze", "feeds__rejected_row"])}
     assert graph.get(AssetKey(["silver", "int_dq_test_outcomes"])).parent_keys == {

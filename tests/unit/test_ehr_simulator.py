@@ -15,11 +15,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import simple_icd_10_cm as cm
+from fhir.resources.R4B.allergyintolerance import AllergyIntolerance
 from fhir.resources.R4B.condition import Condition
 from fhir.resources.R4B.coverage import Coverage
 from fhir.resources.R4B.diagnosticreport import DiagnosticReport
 from fhir.resources.R4B.encounter import Encounter
+from fhir.resources.R4B.immunization import Immunization
 from fhir.resources.R4B.location import Location
+from fhir.resources.R4B.medicationrequest import MedicationRequest
+from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.organization import Organization
 from fhir.resources.R4B.patient import Patient
 from fhir.resources.R4B.practitioner import Practitioner
@@ -51,6 +55,10 @@ MODELS = {
     "Condition": Condition,
     "Procedure": Procedure,
     "DiagnosticReport": DiagnosticReport,
+    "Observation": Observation,
+    "MedicationRequest": MedicationRequest,
+    "Immunization": Immunization,
+    "AllergyIntolerance": AllergyIntolerance,
 }
 ENCOUNTER_STATUSES = {"planned", "in-progress", "finished", "cancelled", "entered-in-error"}
 DAY_ONE = date(2025, 3, 2)
@@ -205,6 +213,7 @@ def test_writer_rolls_parts_and_publishes_only_finished_ones(tmp_path: Path) -> 
 def test_the_entity_list_is_the_shared_one() -> None:
     assert ENTITIES is resources.ENTITIES and EHR_SYSTEMS is resources.EHR_SYSTEMS
     assert {"coverage", "practitionerrole", "diagnosticreport"} <= set(ENTITIES)
+    assert {"observation", "medicationrequest", "immunization", "allergyintolerance"} <= set(ENTITIES)
 
 
 def test_every_well_formed_line_is_a_valid_r4_resource(

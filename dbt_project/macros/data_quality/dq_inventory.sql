@@ -23,6 +23,8 @@
         ('ehr__location', 'locations'), ('ehr__condition', 'conditions'),
         ('ehr__procedure', 'procedures'), ('ehr__practitionerrole', 'practitioner_roles'),
         ('ehr__coverage', 'coverages'), ('ehr__diagnosticreport', 'diagnostic_reports'),
+        ('ehr__observation', 'observations'), ('ehr__medicationrequest', 'medication_requests'),
+        ('ehr__immunization', 'immunizations'), ('ehr__allergyintolerance', 'allergy_intolerances'),
     ] -%}
     {%- set tables = [] -%}
     {%- for table, entity in ehr -%}

@@ -1,6 +1,6 @@
-"""``python -m ingestion.ehr.api serve|load``: serve the landing zone as a FHIR API (the same
-command as ``carehouse simulate ehr-api``), or load what changed since the last API load into
-bronze (``carehouse load ehr-api``).
+"""``python -m ingestion.ehr.api serve|load|bulk``: serve the landing zone as a FHIR API (the same
+command as ``carehouse simulate ehr-api``), load what changed since the last API load into
+bronze (``carehouse load ehr-api``), or run a Bulk Data export (``carehouse load ehr-bulk``).
 
 Both take the OAuth2 client credentials from dlt secrets (``sources.ehr_api.client_id`` /
 ``client_secret``), else from ``CAREHOUSE_EHR_API_CLIENT_ID`` / ``CAREHOUSE_EHR_API_CLIENT_SECRET``,
@@ -19,7 +19,7 @@ def main(argv: list[str] | None = None) -> None:
 
     run_as(
         "python -m ingestion.ehr.api",
-        {"serve": ("simulate", "ehr-api"), "load": ("load", "ehr-api")},
+        {"serve": ("simulate", "ehr-api"), "load": ("load", "ehr-api"), "bulk": ("load", "ehr-bulk")},
         argv,
     )
 

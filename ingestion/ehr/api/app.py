@@ -6,7 +6,13 @@ Kept apart from the HTTP plumbing (``server.py``) so the behaviour reads in one 
   expiring bearer token; errors follow RFC 6749 (``invalid_client``, ``unsupported_grant_type``).
   Wrong credentials are limited per (remote address, client id): past the limit, 429 with
   ``Retry-After`` until the window passes, without checking the secret.
-- ``GET /{system}/fhir/metadata``: a CapabilityStatement (public, as in FHIR).
+  With ``client_assertion_type`` = jwt-bearer instead, SMART Backend Services: a signed JWT
+  client assertion (``smart.py``) for a registered backend client.
+- ``GET /{system}/fhir/metadata``: a CapabilityStatement (public, as in FHIR);
+  ``GET /{system}/fhir/.well-known/smart-configuration``: SMART discovery (public).
+- Bulk Data ``$export`` (``bulk.py``): kick-off at system or ``Group/{id}`` level, status
+  polling and cancel at ``/{system}/fhir/bulkstatus/{job}``, files at
+  ``/{system}/fhir/bulkfiles/{job}/{name}`` (bearer token required for all three).
 - ``GET /{system}/fhir/{ResourceType}?_lastUpdated=gt…&_count=…``: a searchset Bundle
   (see ``search.py``). 401 with ``WWW-Authenticate: Bearer`` for a missing, unknown or expired
   token, then 429 with ``Retry-After`` when the token's rate limit is exceeded.
@@ -19,14 +25,16 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import parse_qs, unquote
+from urllib.parse import parse_qs, unquote, urlencode
 
 import orjson
 
+from ingestion.ehr.api.bulk import BulkExports, BulkOptions, ExportError, ExportJob, parse_kickoff
 from ingestion.ehr.api.credentials import ApiCredentials
 from ingestion.ehr.api.index import LandingIndex
 from ingestion.ehr.api.search import (
@@ -37,12 +45,25 @@ from ingestion.ehr.api.search import (
     render_bundle,
     run_search,
 )
+from ingestion.ehr.api.smart import (
+    ASSERTION_TYPE,
+    SMART_CONFIGURATION,
+    AssertionVerifier,
+    BackendClient,
+    InvalidAssertion,
+    smart_configuration,
+    valid_scope,
+)
 from ingestion.ehr.api.tokens import FailureLimiter, RateLimiter, TokenStore
 from ingestion.ehr.resources import EHR_SYSTEMS, RESOURCE_TYPES
+
+log = logging.getLogger(__name__)
 
 TOKEN_PATH = "/oauth/token"
 FHIR_JSON = "application/fhir+json; charset=utf-8"
 OAUTH_JSON = "application/json; charset=utf-8"
+NDJSON = "application/fhir+ndjson"
+BULK_STATUS, BULK_FILES = "bulkstatus", "bulkfiles"
 REALM = "carehouse-ehr"
 DEFAULT_TOKEN_TTL_S = 3600.0
 DEFAULT_AUTH_MAX_FAILURES = 5
@@ -63,6 +84,9 @@ class ServerConfig:
     rate_limit_burst: int | None = None  # None: one second's worth of requests
     auth_max_failures: int = DEFAULT_AUTH_MAX_FAILURES  # wrong credentials per address and client id
     auth_failure_window_s: float = DEFAULT_AUTH_FAILURE_WINDOW_S  # ... within this sliding window
+    systems: tuple[str, ...] = EHR_SYSTEMS  # the EHR systems served: /{system}/fhir/...
+    backend_clients: tuple[BackendClient, ...] = ()  # SMART Backend Services clients (public keys)
+    bulk: BulkOptions = field(default_factory=BulkOptions)
 
 
 @dataclass(frozen=True)
@@ -118,11 +142,20 @@ class FhirApp:
             RateLimiter(config.rate_limit_per_s, config.rate_limit_burst) if config.rate_limit_per_s else None
         )
         self.auth_failures = FailureLimiter(config.auth_max_failures, config.auth_failure_window_s)
+        self.assertions = AssertionVerifier(config.backend_clients)
+        self.exports = BulkExports(self.index, config.bulk)
 
-    def token(self, authorization: str | None, form: Mapping[str, Sequence[str]], remote: str) -> Response:
-        """``POST /oauth/token`` with an already parsed form body, from ``remote`` (the peer address)."""
+    def token(
+        self, authorization: str | None, form: Mapping[str, Sequence[str]], remote: str, base_url: str = ""
+    ) -> Response:
+        """``POST /oauth/token`` with an already parsed form body, from ``remote`` (the peer address).
+
+        ``base_url`` (the server's configured root) names the token endpoint, the audience a
+        client assertion must carry."""
         if form.get("grant_type", [""])[0] != "client_credentials":
             return _oauth_error(400, "unsupported_grant_type")
+        if "client_assertion_type" in form or "client_assertion" in form:
+            return self._backend_token(form, remote, f"{base_url}{TOKEN_PATH}")
         basic = _basic_credentials(authorization)
         client_id, secret = basic or (form.get("client_id", [""])[0], form.get("client_secret", [""])[0])
         # Keyed by address and client id: a guesser elsewhere cannot lock the real client out.
@@ -134,21 +167,61 @@ class FhirApp:
         if not self.tokens.client_matches(client_id, secret):
             return _oauth_error(401, "invalid_client", {"WWW-Authenticate": f'Basic realm="{REALM}"'})
         self.auth_failures.succeeded(key)
-        body = {
+        return self._token_response()
+
+    def _token_response(self, scope: str | None = None) -> Response:
+        body: dict[str, object] = {
             "access_token": self.tokens.issue(),
             "token_type": "Bearer",
             "expires_in": int(self.tokens.ttl_s),  # rounded down: a client never trusts a token too long
         }
+        if scope is not None:
+            body["scope"] = scope
         return Response(
             200, orjson.dumps(body), OAUTH_JSON, {"Cache-Control": "no-store", "Pragma": "no-cache"}
         )
 
-    def get(self, path: str, query_string: str, authorization: str | None, base_url: str) -> Response:
-        """Any GET; ``base_url`` (the server's configured root, not the request's) starts Bundle links."""
-        parts = path.strip("/").split("/")
-        if len(parts) != 3 or parts[1] != "fhir" or parts[0] not in EHR_SYSTEMS:
+    def _backend_token(self, form: Mapping[str, Sequence[str]], remote: str, token_url: str) -> Response:
+        """SMART Backend Services: a signed JWT assertion instead of a secret (``smart.py``)."""
+        assertion_type = form.get("client_assertion_type", [""])[0]
+        assertion = form.get("client_assertion", [""])[0]
+        scope = form.get("scope", [""])[0]
+        if assertion_type != ASSERTION_TYPE or not assertion:
+            return _oauth_error(400, "invalid_request")
+        if not valid_scope(scope):
+            return _oauth_error(400, "invalid_scope")
+        key = (remote, "assertion")  # the client id inside an unverified JWT is the caller's choice
+        wait_s = self.auth_failures.attempt(key)
+        if wait_s > 0:
+            return _oauth_error(429, "temporarily_unavailable", {"Retry-After": _retry_after(wait_s)})
+        try:
+            self.assertions.verify(assertion, token_url)
+        except InvalidAssertion as exc:
+            log.info("client assertion refused: %s", exc)
+            return _oauth_error(401, "invalid_client")
+        self.auth_failures.succeeded(key)
+        return self._token_response(scope)
+
+    def get(
+        self,
+        path: str,
+        query_string: str,
+        authorization: str | None,
+        base_url: str,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response:
+        """Any GET; ``base_url`` (the server's configured root, not the request's) starts Bundle links.
+
+        ``headers`` (lower-case names) matter to the ``$export`` kick-off only."""
+        parts = [unquote(part) for part in path.strip("/").split("/")]
+        if len(parts) < 3 or parts[1] != "fhir" or parts[0] not in self.config.systems:
             return _outcome(404, "not-found", "no such endpoint; try /{system}/fhir/{ResourceType}")
-        system, _, resource_type = parts
+        system, rest = parts[0], parts[2:]
+        if "/".join(rest) == SMART_CONFIGURATION:
+            return Response(200, orjson.dumps(smart_configuration(f"{base_url}{TOKEN_PATH}")), OAUTH_JSON)
+        if (rest != ["metadata"] and len(rest) > 1) or rest[0] == "$export":
+            return self._bulk(system, rest, query_string, authorization, base_url, headers or {})
+        resource_type = rest[0]
         if resource_type == "metadata":
             return self._capabilities(system)
         refused = self._authorize(authorization)
@@ -174,6 +247,71 @@ class FhirApp:
             resources=list(zip((e.id for e in page.entries), index.read(page.entries), strict=True)),
         )
         return Response(200, body)
+
+    def delete(self, path: str, authorization: str | None) -> Response:
+        """``DELETE /{system}/fhir/bulkstatus/{job}``: cancel an export (202), else 404."""
+        parts = [unquote(part) for part in path.strip("/").split("/")]
+        if (
+            len(parts) != 4
+            or parts[1] != "fhir"
+            or parts[0] not in self.config.systems
+            or parts[2] != BULK_STATUS
+        ):
+            return _outcome(404, "not-found", "only an export's status URL can be deleted")
+        refused = self._authorize(authorization)
+        if refused is not None:
+            return refused
+        job = self.exports.job(parts[3])
+        if job is None or job.system != parts[0] or not self.exports.cancel(job.id):
+            return _outcome(404, "not-found", "no such export (finished, cancelled or expired)")
+        return _outcome(202, "informational", "export cancelled")
+
+    def _bulk(
+        self,
+        system: str,
+        rest: list[str],
+        query_string: str,
+        authorization: str | None,
+        base_url: str,
+        headers: Mapping[str, str],
+    ) -> Response:
+        refused = self._authorize(authorization)
+        if refused is not None:
+            return refused
+        fhir_base = f"{base_url}/{system}/fhir"
+        if rest == ["$export"] or (len(rest) == 3 and rest[0] == "Group" and rest[2] == "$export"):
+            group = rest[1] if len(rest) == 3 else None
+            params = parse_qs(query_string, keep_blank_values=True)
+            try:
+                request = parse_kickoff(params, headers)
+                request_url = f"{fhir_base}/{'/'.join(rest)}" + (
+                    f"?{urlencode(params, doseq=True)}" if params else ""
+                )
+                job = self.exports.kick_off(system, group, request, request_url)
+            except ExportError as exc:
+                return _outcome(400, "invalid", str(exc))
+            status_url = f"{fhir_base}/{BULK_STATUS}/{job.id}"
+            return _outcome(202, "informational", "export accepted", {"Content-Location": status_url})
+        job = self.exports.job(rest[1]) if len(rest) in (2, 3) else None
+        if job is None or job.system != system or rest[0] not in (BULK_STATUS, BULK_FILES):
+            return _outcome(404, "not-found", "no such export (finished, cancelled or expired)")
+        if rest[0] == BULK_STATUS and len(rest) == 2:
+            return self._export_status(job, f"{fhir_base}/{BULK_FILES}/{job.id}")
+        export_file = job.file(rest[2]) if len(rest) == 3 else None
+        if export_file is None:
+            return _outcome(404, "not-found", "no such file in this export")
+        if self.exports.throttle_download(job):
+            return _outcome(429, "throttled", "too many downloads", {"Retry-After": "1"})
+        return Response(200, export_file.body(), NDJSON)
+
+    def _export_status(self, job: ExportJob, files_url: str) -> Response:
+        state, wait_s = self.exports.poll(job)
+        if state == "throttled":
+            return _outcome(429, "throttled", "polled too often", {"Retry-After": _retry_after(wait_s)})
+        if state == "in-progress":
+            retry = {"Retry-After": str(int(wait_s)), "X-Progress": self.exports.progress(job)}
+            return Response(202, b"", OAUTH_JSON, retry)
+        return Response(200, orjson.dumps(job.manifest(files_url)), OAUTH_JSON)
 
     def _authorize(self, authorization: str | None) -> Response | None:
         token = _bearer(authorization)

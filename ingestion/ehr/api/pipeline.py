@@ -20,7 +20,7 @@ from ingestion.bronze_pipeline import LOADER_FILE_FORMAT, bronze_pipeline
 from ingestion.ehr.api.search import MAX_COUNT
 from ingestion.ehr.api.server import DEFAULT_HOST, DEFAULT_PORT
 from ingestion.ehr.api.source import PageCallback, ehr_api_source
-from ingestion.ehr.resources import EHR_SYSTEMS
+from ingestion.ehr.bronze import SYSTEMS_TABLE
 from warehouse.settings import Settings, get_settings
 
 API_PIPELINE_NAME = "carehouse_ehr_api"
@@ -38,7 +38,7 @@ def load_ehr_api_to_bronze(
     client_id: str | None = None,
     client_secret: str | None = None,
     *,
-    systems: Sequence[str] = EHR_SYSTEMS,
+    systems: Sequence[str] | None = None,  # default: the EHR registry's systems
     page_size: int = MAX_COUNT,
     on_page: PageCallback | None = None,
 ) -> LoadResult:
@@ -70,4 +70,5 @@ def load_ehr_api_to_bronze(
         info: LoadInfo = pipeline.run(source, loader_file_format=cast(TLoaderFileFormat, LOADER_FILE_FORMAT))
         info.raise_on_failed_jobs()
         counts = normalized_rows(pipeline) if pages else {}
+    counts.pop(SYSTEMS_TABLE, None)  # the registry, rewritten by every load: not data
     return LoadResult(source="ehr-api", files=pages, rows_by_table=counts)

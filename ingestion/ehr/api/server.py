@@ -34,7 +34,10 @@ from ingestion.ehr.api.app import (
     Response,
     ServerConfig,
 )
+from ingestion.ehr.api.bulk import BulkOptions
 from ingestion.ehr.api.credentials import resolve_api_credentials
+from ingestion.ehr.api.smart import BackendClient
+from ingestion.ehr.resources import EHR_SYSTEMS
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +56,11 @@ class FhirRequestHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         parts = urlsplit(self.path)
         authorization = self.headers.get("Authorization")
-        self._send(self.server.app.get(parts.path, parts.query, authorization, self.server.base_url))
+        headers = {name: self.headers.get(name, "") for name in ("accept", "prefer") if name in self.headers}
+        self._send(self.server.app.get(parts.path, parts.query, authorization, self.server.base_url, headers))
+
+    def do_DELETE(self) -> None:
+        self._send(self.server.app.delete(urlsplit(self.path).path, self.headers.get("Authorization")))
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
@@ -66,7 +73,8 @@ class FhirRequestHandler(BaseHTTPRequestHandler):
             self._send(Response(404, b'{"error":"not_found"}', "application/json"))
             return
         form = parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True)
-        self._send(self.server.app.token(self.headers.get("Authorization"), form, self.client_address[0]))
+        authorization = self.headers.get("Authorization")
+        self._send(self.server.app.token(authorization, form, self.client_address[0], self.server.base_url))
 
     def _send(self, response: Response) -> None:
         self.send_response(response.status)
@@ -130,6 +138,9 @@ class ServerOptions(TypedDict, total=False):
     base_url: str | None  # None: http://{host}:{bound port}
     auth_max_failures: int  # default 5 wrong credentials per address and client id ...
     auth_failure_window_s: float  # ... within 60 s; then 429 until the window passes
+    systems: tuple[str, ...]  # EHR systems served (default: ingestion.ehr.resources.EHR_SYSTEMS)
+    backend_clients: tuple[BackendClient, ...]  # SMART Backend Services clients (Bulk Data)
+    bulk: BulkOptions  # $export pacing and fault switches
 
 
 def make_server(landing_root: Path, **options: Unpack[ServerOptions]) -> FhirHTTPServer:
@@ -147,6 +158,9 @@ def make_server(landing_root: Path, **options: Unpack[ServerOptions]) -> FhirHTT
         rate_limit_burst=options.get("rate_limit_burst"),
         auth_max_failures=options.get("auth_max_failures", DEFAULT_AUTH_MAX_FAILURES),
         auth_failure_window_s=options.get("auth_failure_window_s", DEFAULT_AUTH_FAILURE_WINDOW_S),
+        systems=options.get("systems", EHR_SYSTEMS),
+        backend_clients=options.get("backend_clients", ()),
+        bulk=options.get("bulk", BulkOptions()),
     )
     address = (host, options.get("port", DEFAULT_PORT))
     return FhirHTTPServer(address, FhirApp(config), options.get("base_url"))
@@ -177,6 +191,9 @@ class RunningServer:
 
     def fhir_base(self, system: str) -> str:
         return f"{self.url}/{system}/fhir"
+
+    def smart_configuration_url(self, system: str) -> str:
+        return f"{self.fhir_base(system)}/.well-known/smart-configuration"
 
     def revoke_tokens(self) -> None:
         """Forget every issued token, as a restart of a real server would."""
@@ -211,6 +228,7 @@ def run_server(
     rate_limit_burst: int | None = None,
     on_ready: Callable[[str], None] | None = None,
     base_url: str | None = None,
+    **more: Unpack[ServerOptions],
 ) -> None:
     """Serve in the foreground until Ctrl-C; ``on_ready(url)`` runs once the port is bound."""
     server = make_server(
@@ -225,6 +243,7 @@ def run_server(
         rate_limit_per_s=rate_limit_per_s,
         rate_limit_burst=rate_limit_burst,
         base_url=base_url,
+        **more,
     )
     with server:
         if on_ready is not None:

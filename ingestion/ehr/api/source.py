@@ -47,8 +47,10 @@ from ingestion.ehr.bronze import (
     REJECTED_TABLE,
     RESOURCE_HINTS,
     bronze_table,
+    registry_resource,
 )
-from ingestion.ehr.resources import EHR_SYSTEMS, ENTITIES, RESOURCE_TYPES
+from ingestion.ehr.registry import load_ehr_registry
+from ingestion.ehr.resources import ENTITIES, RESOURCE_TYPES
 from ingestion.landing_lines import repeated_columns
 from warehouse.connection import connect, table_exists
 from warehouse.settings import Settings, get_settings
@@ -329,7 +331,7 @@ def _pull_system(
 @dlt.source(name=SOURCE_NAME, max_table_nesting=0)
 def ehr_api_source(
     base_url: str = dlt.config.value,
-    systems: Sequence[str] = EHR_SYSTEMS,
+    systems: Sequence[str] | None = None,
     client_id: TSecretStrValue | None = None,
     client_secret: TSecretStrValue | None = None,
     entities: Sequence[str] = ENTITIES,
@@ -343,9 +345,15 @@ def ehr_api_source(
     come from ``{base_url}/oauth/token``. Credentials left ``None`` resolve when the load runs
     (dlt secrets ``sources.ehr_api.*``, then carehouse's env variables, then dev defaults), so
     a source can be defined, e.g. by Dagster, without them. Settings are read when the load runs.
+    ``systems`` default to the EHR registry's (``ingestion.ehr.registry``), which the load also
+    writes to ``bronze.ehr__systems`` as the file path does.
     """
     connection = _Connection(base_url, client_id, client_secret)
+    names = tuple(systems) if systems is not None else load_ehr_registry().names
     return [
-        _entity_resource(entity, connection, systems, settings_factory, page_size, on_page)
-        for entity in entities
+        *(
+            _entity_resource(entity, connection, names, settings_factory, page_size, on_page)
+            for entity in entities
+        ),
+        registry_resource(),
     ]

@@ -15,7 +15,7 @@ from ingestion.ehr.simulator.facilities import Facility, Hospital, facilities_of
 
 PATIENTS_PER_PRACTITIONER = 25
 # Relative size of each hospital's patient panel.
-PATIENT_SHARE = {1: 35, 2: 25, 3: 25, 4: 15, 5: 45, 6: 30, 7: 25}
+PATIENT_SHARE = {1: 35, 2: 25, 3: 25, 4: 15, 5: 45, 6: 30, 7: 25, 8: 100}
 
 
 def practitioners_for(patients: int, hospitals: int) -> int:

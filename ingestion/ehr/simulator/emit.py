@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from random import Random
 
 from ingestion.ehr.simulator import fhir, fhir_extended
+from ingestion.ehr.simulator.clinical import ClinicalWriter
 from ingestion.ehr.simulator.clock import clamp_before, extract_cutoff
 from ingestion.ehr.simulator.coverage import CoverageTerms
 from ingestion.ehr.simulator.fhir import Visit
@@ -29,6 +30,7 @@ class Emitter:
         self.state = state
         self.writers = writers
         self.cutoff = extract_cutoff(state.extract_date)
+        self.clinical = ClinicalWriter(system, state, writers, self.cutoff)
 
     def patient(
         self,
@@ -45,6 +47,10 @@ class Emitter:
         if earlier is not None:
             writer.write(fhir.patient(self.system, *earlier), resend=True)
         writer.write(fhir.patient(self.system, profile, contact, last_updated))
+
+    def allergies(self, profile: PatientProfile, recorded: datetime) -> None:
+        """A new patient's allergy list (or "no known allergy"), taken at registration."""
+        self.clinical.allergies(profile, recorded)
 
     def coverage(self, terms: CoverageTerms, last_updated: datetime, *, resend: bool = False) -> None:
         """``resend``: a version of a coverage the feed sent (or sends) again with other content."""
@@ -64,7 +70,7 @@ class Emitter:
         resend_earlier: bool = False,
     ) -> None:
         """Write an encounter version; a finished one also gets its chart (conditions,
-        procedures and sometimes a diagnostic report).
+        procedures, sometimes a diagnostic report, and its observations, orders and vaccines).
 
         ``rng`` draws the re-sent earlier version and the chart; open encounters need neither.
         """
@@ -88,6 +94,7 @@ class Emitter:
             self.writers["procedure"].write(fhir.procedure(self.system, procedure_id, visit, code, performed))
         if record.report is not None:
             self._report(visit, record.report, rng)
+        self.clinical.visit(visit, profile, [code for code, _, _ in record.diagnoses], record.services)
 
     def _report(self, visit: Visit, report: Report, rng: Random) -> None:
         """A final report issued after the study; sometimes its preliminary version is sent too."""

@@ -157,21 +157,51 @@ FACILITIES: tuple[Facility, ...] = (
     ),
 )
 
+# The third hospital, whose EHR (cerner) delivers FHIR Bulk Data exports instead of landing
+# files (see ``bulk_export``). Kept apart from HOSPITALS: the ADT feed, the billing system and
+# the hospital seeds cover hospitals 1-7 only.
+EXPORT_HOSPITALS: tuple[Hospital, ...] = (
+    Hospital(
+        8,
+        "cerner",
+        "Susquehanna Heights Medical Center",
+        "1 Riverfront Dr",
+        "Harrisburg",
+        "PA",
+        "17101",
+        "(717) 555-0108",
+    ),
+)
+EXPORT_FACILITIES: tuple[Facility, ...] = (
+    Facility(
+        11,
+        8,
+        "Susquehanna Heights Medical Center - Main Campus",
+        "HOSP",
+        "1 Riverfront Dr",
+        "Harrisburg",
+        "PA",
+        "17101",
+    ),
+    Facility(12, 8, "Susquehanna Heights Camp Hill Clinic", "OF", "3 Market St", "Camp Hill", "PA", "17011"),
+)
+
 # Where each system's patients live, with that state's area codes (for phone numbers).
-SYSTEM_STATE = {"athena": "MA", "epic": "OH"}
+SYSTEM_STATE = {"athena": "MA", "epic": "OH", "cerner": "PA"}
 AREA_CODES = {
+    "PA": ("215", "267", "412", "484", "570", "610", "717", "724", "814"),
     "MA": ("339", "351", "413", "508", "617", "774", "781", "857", "978"),
     "OH": ("216", "234", "330", "380", "419", "440", "513", "567", "614", "740", "937"),
 }
 
 
 def hospitals_of(system: str) -> tuple[Hospital, ...]:
-    return tuple(h for h in HOSPITALS if h.system == system)
+    return tuple(h for h in (*HOSPITALS, *EXPORT_HOSPITALS) if h.system == system)
 
 
 def facilities_of(hospital: int) -> tuple[Facility, ...]:
-    return tuple(f for f in FACILITIES if f.hospital == hospital)
+    return tuple(f for f in (*FACILITIES, *EXPORT_FACILITIES) if f.hospital == hospital)
 
 
 def main_campus(hospital: int) -> Facility:
-    return next(f for f in FACILITIES if f.hospital == hospital and f.role == "HOSP")
+    return next(f for f in facilities_of(hospital) if f.role == "HOSP")

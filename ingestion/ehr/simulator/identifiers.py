@@ -19,8 +19,8 @@ _NPI_PREFIX = "80840"
 _NPI_SPACE = 10**8
 # Odd and not a multiple of 5, hence a unit modulo 10**8: id -> (id * step + offset) is a bijection.
 _NPI_STEP = 7_654_321
-_NPI_OFFSET = {"athena": 13_579_024, "epic": 86_420_135}
-_MRN_FORMAT = {"athena": "A{:08d}", "epic": "E{:07d}"}
+_NPI_OFFSET = {"athena": 13_579_024, "epic": 86_420_135, "cerner": 42_424_242}
+_MRN_FORMAT = {"athena": "A{:08d}", "epic": "E{:07d}", "cerner": "{:09d}"}
 
 
 def luhn_check_digit(payload: str) -> int:

@@ -83,6 +83,7 @@ def write_incremental(
         profile = patient_profile(ctx, cohort, patient_id)
         registered = _during(rng, extract_date, cutoff)
         emitter.patient(profile, patient_contact(ctx, cohort, patient_id, "0"), registered)
+        emitter.allergies(profile, registered)
         coverage = registration_coverage(system, cohort, profile, cohort.registration_coverage_id(patient_id))
         emitter.coverage(coverage, registered + minutes(rng.randint(1, 30)))
     subjects = [

@@ -121,6 +121,7 @@ def _history(
         else:
             earlier = (profile, patient_contact(ctx, cohort, patient_id, "previous"), changed)
     emitter.patient(profile, contact, last_updated, earlier)
+    emitter.allergies(profile, last_updated)
     _coverages(ctx, state, emitter, cohort, profile, rng, cutoff)
 
     for index, day in enumerate(days):

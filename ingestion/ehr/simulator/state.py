@@ -93,8 +93,12 @@ class SystemState:
         return self.next_ids["patient"] - 1
 
     def take_ids(self, entity: str, count: int) -> range:
-        """Hand out ``count`` fresh ids; ids are never reused within a system."""
-        first = self.next_ids[entity]
+        """Hand out ``count`` fresh ids; ids are never reused within a system.
+
+        An entity the state has no counter for yet starts at 1: the state of an extract made
+        before that entity was simulated stays readable.
+        """
+        first = self.next_ids.get(entity, 1)
         self.next_ids[entity] = first + count
         return range(first, first + count)
 

@@ -104,6 +104,18 @@ metrics as (
 
     union all
 
+    select 'unmodeled_resources', source_name, source_table, 'bronze', relation_name,
+        'rows', row_count, null, null
+    from {{ ref('int_dq_unmodeled_resources') }}
+
+    union all
+
+    select 'unmodeled_resources', source_name, source_table, 'bronze', relation_name,
+        'files', file_count, null, null
+    from {{ ref('int_dq_unmodeled_resources') }}
+
+    union all
+
     select {{ dbt.concat(['test_type', "'_outcomes'"]) }}, null, null, tested_layer, null,
         status, tests, null, null
     from {{ ref('int_dq_test_outcomes') }}

@@ -1,0 +1,72 @@
+-- ============================================================================
+-- int_allergy_intolerances_deduplicated
+-- One row per (source_system, allergy_intolerance_id) among USABLE staged AllergyIntolerance
+-- rows (quarantine_reason is null): the current version, picked by
+-- latest_version_rank (latest meta.lastUpdated, then later batch, later line).
+-- versions_seen = usable staged rows of the key.
+-- ============================================================================
+
+with
+
+usable as (
+
+    select * from {{ ref('stg_ehr__allergy_intolerances') }}
+    where quarantine_reason is null
+
+),
+
+ranked as (
+
+    select
+        usable.*,
+        {{ latest_version_rank(['source_system', 'allergy_intolerance_id']) }} as version_rank,
+        {{ versions_seen(['source_system', 'allergy_intolerance_id']) }} as versions_seen
+    from usable
+
+),
+
+final as (
+
+    select
+        ---------- source
+        source_system,
+
+        ---------- ids
+        allergy_intolerance_id,
+        patient_id,
+        encounter_id,
+
+        ---------- codes
+        code_system,
+        allergy_code,
+        allergy_display,
+        clinical_status_code,
+        verification_status_code,
+        allergy_type,
+        allergy_category,
+        criticality,
+
+        ---------- dates
+        recorded_at,
+        recorded_date,
+
+        ---------- timestamps
+        source_last_updated_at,
+
+        ---------- data quality
+        _dq_flags,
+        versions_seen,
+
+        ---------- lineage of the winning version
+        batch_id,
+        source_file,
+        line_number,
+        ingested_at,
+        _dlt_load_id
+
+    from ranked
+    where version_rank = 1
+
+)
+
+select * from final

@@ -1,0 +1,74 @@
+-- ============================================================================
+-- int_medication_requests_deduplicated
+-- One row per (source_system, medication_request_id) among USABLE staged MedicationRequest
+-- rows (quarantine_reason is null): the current version, picked by
+-- latest_version_rank (latest meta.lastUpdated, then later batch, later line).
+-- versions_seen = usable staged rows of the key.
+-- ============================================================================
+
+with
+
+usable as (
+
+    select * from {{ ref('stg_ehr__medication_requests') }}
+    where quarantine_reason is null
+
+),
+
+ranked as (
+
+    select
+        usable.*,
+        {{ latest_version_rank(['source_system', 'medication_request_id']) }} as version_rank,
+        {{ versions_seen(['source_system', 'medication_request_id']) }} as versions_seen
+    from usable
+
+),
+
+final as (
+
+    select
+        ---------- source
+        source_system,
+
+        ---------- ids
+        medication_request_id,
+        patient_id,
+        encounter_id,
+        requester_practitioner_id,
+
+        ---------- codes
+        request_status,
+        request_intent,
+        medication_code_system,
+        medication_code,
+        medication_display,
+        medication_reference,
+
+        ---------- free text (silver only)
+        dosage_text,
+
+        ---------- dates
+        authored_at,
+        authored_date,
+
+        ---------- timestamps
+        source_last_updated_at,
+
+        ---------- data quality
+        _dq_flags,
+        versions_seen,
+
+        ---------- lineage of the winning version
+        batch_id,
+        source_file,
+        line_number,
+        ingested_at,
+        _dlt_load_id
+
+    from ranked
+    where version_rank = 1
+
+)
+
+select * from final

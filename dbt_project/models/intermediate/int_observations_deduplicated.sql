@@ -1,0 +1,85 @@
+-- ============================================================================
+-- int_observations_deduplicated
+-- One row per (source_system, observation_id) among USABLE staged Observation
+-- rows (quarantine_reason is null): the current version, picked by
+-- latest_version_rank (latest meta.lastUpdated, then later batch, later line).
+-- versions_seen = usable staged rows of the key.
+-- ============================================================================
+
+with
+
+usable as (
+
+    select * from {{ ref('stg_ehr__observations') }}
+    where quarantine_reason is null
+
+),
+
+ranked as (
+
+    select
+        usable.*,
+        {{ latest_version_rank(['source_system', 'observation_id']) }} as version_rank,
+        {{ versions_seen(['source_system', 'observation_id']) }} as versions_seen
+    from usable
+
+),
+
+final as (
+
+    select
+        ---------- source
+        source_system,
+
+        ---------- ids
+        observation_id,
+        patient_id,
+        encounter_id,
+
+        ---------- codes
+        observation_status,
+        category_code,
+        observation_code_system,
+        observation_code,
+        observation_display,
+        interpretation_code,
+
+        ---------- value, unit and reference range
+        value_numeric,
+        value_comparator,
+        value_unit,
+        value_unit_code,
+        value_code,
+        value_display,
+        reference_range_low,
+        reference_range_high,
+        reference_range_unit_code,
+
+        ---------- panel components
+        component_count,
+        components,
+
+        ---------- dates
+        effective_at,
+        effective_date,
+
+        ---------- timestamps
+        source_last_updated_at,
+
+        ---------- data quality
+        _dq_flags,
+        versions_seen,
+
+        ---------- lineage of the winning version
+        batch_id,
+        source_file,
+        line_number,
+        ingested_at,
+        _dlt_load_id
+
+    from ranked
+    where version_rank = 1
+
+)
+
+select * from final

@@ -1,0 +1,47 @@
+-- ============================================================================
+-- quarantine_ehr__allergy_intolerances
+-- Every staged AllergyIntolerance line that cannot be used (quarantine_reason is not
+-- null), with the reason, all flags and the bronze lineage that locates the
+-- raw line (source_file + line_number in bronze.ehr__allergyintolerance).
+-- count(bronze) = count(this) + sum(int_allergy_intolerances_deduplicated.versions_seen).
+-- ============================================================================
+
+with
+
+staged as (
+
+    select * from {{ ref('stg_ehr__allergy_intolerances') }}
+
+),
+
+final as (
+
+    select
+        ---------- why
+        quarantine_reason,
+        _dq_flags,
+
+        ---------- what (as far as it could be read)
+        source_system,
+        raw_allergy_intolerance_id,
+        patient_id,
+        encounter_id,
+        allergy_code,
+        recorded_at,
+        source_last_updated_at,
+
+        ---------- bronze lineage
+        tenant,
+        environment,
+        batch_id,
+        source_file,
+        line_number,
+        ingested_at,
+        _dlt_load_id
+
+    from staged
+    where quarantine_reason is not null
+
+)
+
+select * from final

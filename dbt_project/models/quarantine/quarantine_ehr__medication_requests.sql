@@ -1,0 +1,47 @@
+-- ============================================================================
+-- quarantine_ehr__medication_requests
+-- Every staged MedicationRequest line that cannot be used (quarantine_reason is not
+-- null), with the reason, all flags and the bronze lineage that locates the
+-- raw line (source_file + line_number in bronze.ehr__medicationrequest).
+-- count(bronze) = count(this) + sum(int_medication_requests_deduplicated.versions_seen).
+-- ============================================================================
+
+with
+
+staged as (
+
+    select * from {{ ref('stg_ehr__medication_requests') }}
+
+),
+
+final as (
+
+    select
+        ---------- why
+        quarantine_reason,
+        _dq_flags,
+
+        ---------- what (as far as it could be read)
+        source_system,
+        raw_medication_request_id,
+        patient_id,
+        encounter_id,
+        medication_code,
+        authored_at,
+        source_last_updated_at,
+
+        ---------- bronze lineage
+        tenant,
+        environment,
+        batch_id,
+        source_file,
+        line_number,
+        ingested_at,
+        _dlt_load_id
+
+    from staged
+    where quarantine_reason is not null
+
+)
+
+select * from final
