@@ -51,32 +51,6 @@
 
 
 {#- ===========================================================================
-    json_array_elements(column, path, alias): a FROM-clause fragment that adds
-    one row per element of the JSON array at `path` (a list of keys) of
-    `column` ([] = the column itself), as `alias`.element (a JSON value; read
-    it with json_text).
-    A missing array or another shape adds no row (and keeps no row: inner).
-=========================================================================== -#}
-{% macro json_array_elements(column, path, alias) -%}
-    {{ adapter.dispatch('json_array_elements', 'carehouse')(column, path, alias) }}
-{%- endmacro %}
-
-{% macro postgres__json_array_elements(column, path, alias) -%}
-    {%- set array = column ~ " #> '{" ~ path | join(",") ~ "}'" -%}
-    cross join lateral jsonb_array_elements(
-        case when jsonb_typeof({{ array }}) = 'array' then {{ array }} else cast('[]' as jsonb) end
-    ) as {{ alias }}(element)
-{%- endmacro %}
-
-{% macro default__json_array_elements(column, path, alias) -%}
-    {#- Spark SQL: elements as JSON text (from_json keeps nested objects as text for string) -#}
-    lateral view explode(
-        from_json(get_json_object({{ column }}, '${{ ("." ~ path | join(".")) if path else "" }}'), 'array<string>')
-    ) {{ alias }} as element
-{%- endmacro %}
-
-
-{#- ===========================================================================
     fhir_preferred_coding(column, concept_path, systems, field): `field`
     ('system', 'code' or 'display') of the coding a CodeableConcept's
     coding[] should be read by: the first coding of systems[0] anywhere in
@@ -98,24 +72,3 @@
     end
 {%- endmacro %}
 
-
-{#- ===========================================================================
-    json_value(column, path): the JSON value (object / array, not text) at
-    `path` (a list of keys and indexes); null when missing.
-=========================================================================== -#}
-{% macro json_value(column, path) -%}
-    {{ adapter.dispatch('json_value', 'carehouse')(column, path) }}
-{%- endmacro %}
-
-{% macro postgres__json_value(column, path) -%}
-    ({{ column }} #> '{ {{- path | join(",") -}} }')
-{%- endmacro %}
-
-{% macro default__json_value(column, path) -%}
-    {#- Spark SQL: JSON kept as text; index steps as [n] -#}
-    {%- set steps = [] -%}
-    {%- for step in path -%}
-        {%- do steps.append(('[' ~ step ~ ']') if step is number else ('.' ~ step)) -%}
-    {%- endfor -%}
-    get_json_object({{ column }}, '${{ steps | join("") }}')
-{%- endmacro %}

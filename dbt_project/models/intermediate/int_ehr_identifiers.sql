@@ -27,10 +27,10 @@ identifiers as (
         staged.source_system,
         cast('{{ resource_type }}' as {{ dbt.type_string() }}) as resource_type,
         staged.{{ id_column }} as resource_id,
-        coalesce({{ json_text('identifier_rows.element', ['system']) }}, '') as identifier_system,
-        {{ json_text('identifier_rows.element', ['value']) }} as identifier_value
+        coalesce({{ json_text('identifier', ['system']) }}, '') as identifier_system,
+        {{ json_text('identifier', ['value']) }} as identifier_value
     from {{ ref(model) }} as staged
-    {{ json_array_elements('staged.identifiers', [], 'identifier_rows') }}
+    {{ json_array_rows('staged.identifiers', 'identifier', 'identifier_position') }}
     where staged.quarantine_reason is null
     {% if not loop.last %}union all{% endif %}
     {% endfor %}
