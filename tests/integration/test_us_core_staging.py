@@ -2,11 +2,10 @@
 (`cerner`) with UUID ids, conditional Practitioner / Organization / Patient references, an
 absolute literal reference, a SNOMED CT-only diagnosis and procedure and a virtual (VR) encounter.
 
-A handful of hand-made lines land in the landing zone and go through the EHR loader
+The system is onboarded as the registry says: one extra entry in a copy of the registry. A
+handful of hand-made lines land in the landing zone and go through the EHR loader
 (``load_ehr_to_bronze``); dbt then builds the staging, intermediate and common models up to the
-gold bridges (with their data and unit tests). Excluded from the build: the source nodes and the
-``source_system`` accepted_values tests, which still list only athena and epic on this branch
-(the EHR registry turns them into relationships to bronze.ehr__systems).
+gold bridges, with their data and unit tests and the tests of their sources.
 """
 
 from __future__ import annotations
@@ -20,8 +19,10 @@ from pathlib import Path
 
 import psycopg
 import pytest
+import yaml
 
 from ingestion.ehr.pipeline import load_ehr_to_bronze
+from ingestion.ehr.registry import DEFAULT_REGISTRY_PATH, ENV_EHR_REGISTRY
 from ingestion.landing import batch_dir, batch_id_for, write_manifest
 from warehouse.keys import gold_key, keyed_hash
 from warehouse.schemas import ensure_schemas_and_roles
@@ -117,8 +118,17 @@ MODELS = (
     "+int_dq_code_systems",
     "+int_locations_deduplicated",
 )
-# the source nodes, and the source_system tests that still list athena and epic only
-EXCLUDED = ("source:*", "*source_system__athena__epic*")
+
+
+
+def _registry_with_cerner(tmp_path: Path) -> Path:
+    document = yaml.safe_load(DEFAULT_REGISTRY_PATH.read_text(encoding="utf-8"))
+    document["systems"].append(
+        {"name": SYSTEM, "arrives": "bulk_export", "description": "A third EHR: US Core exports."}
+    )
+    path = tmp_path / "ehr_systems.yaml"
+    path.write_text(yaml.safe_dump(document), encoding="utf-8")
+    return path
 
 
 def _land(settings: Settings) -> None:
@@ -138,17 +148,21 @@ def _query(settings: Settings, text: str, params: tuple = ()) -> list[tuple]:
 
 
 @pytest.fixture
-def built(scratch_warehouse: Settings, tmp_path: Path) -> tuple[Settings, dict]:
+def built(
+    scratch_warehouse: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Settings, dict]:
     settings = scratch_warehouse
+    monkeypatch.setenv(ENV_EHR_REGISTRY, str(_registry_with_cerner(tmp_path)))
     ensure_schemas_and_roles(settings)
     _land(settings)
     loaded = load_ehr_to_bronze(settings)
-    assert loaded.rows_by_table == {f"ehr__{entity}": len(rows) for entity, rows in EXPORT.items()}
+    landed = {table: rows for table, rows in loaded.rows_by_table.items() if rows}
+    assert landed == {f"ehr__{entity}": len(rows) for entity, rows in EXPORT.items()}
 
     target = tmp_path / "dbt_target"
     dbt = Path(sys.executable).with_name("dbt")
     build = subprocess.run(
-        [str(dbt), "build", "--select", *MODELS, "--exclude", *EXCLUDED, "--indirect-selection", "cautious",
+        [str(dbt), "build", "--select", *MODELS, "--indirect-selection", "cautious",
          "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
          "--target-path", str(target), "--log-path", str(tmp_path / "dbt_logs")],
         env={**os.environ, **settings.dbt_env()}, capture_output=True, text=True,
