@@ -207,6 +207,8 @@ def test_data_quality_mart_is_an_asset_with_checks_and_real_lineage() -> None:
             "int_dq_flags_by_rule",
             "int_dq_landing_batches",
             "int_dq_unmodeled_resources",
+            "int_dq_unresolved_references",
+            "int_dq_code_systems",
             "int_dq_source_freshness",
             "int_dq_test_outcomes",
         )

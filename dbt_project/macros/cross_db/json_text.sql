@@ -41,5 +41,34 @@
 {%- endmacro %}
 
 {% macro default__json_array_lookup_text(column, array_path, match_key, match_value, return_key) -%}
-    {{ exceptions.raise_compiler_error("json_array_lookup_text has no implementation for adapter '" ~ adapter.type() ~ "'.") }}
+    {#- Spark SQL: the array parsed as maps (nested objects stay JSON text), filtered;
+        try_element_at: no element / no key gives null, also in ANSI mode -#}
+    try_element_at(try_element_at(filter(
+        from_json(get_json_object({{ column }}, '$.{{ array_path | join(".") }}'), 'array<map<string,string>>'),
+        element -> element['{{ match_key }}'] = '{{ match_value }}'
+    ), 1), '{{ return_key }}')
 {%- endmacro %}
+
+
+{#- ===========================================================================
+    fhir_preferred_coding(column, concept_path, systems, field): `field`
+    ('system', 'code' or 'display') of the coding a CodeableConcept's
+    coding[] should be read by: the first coding of systems[0] anywhere in
+    the list, else of systems[1], ..., else coding[0]. When coding[0] is
+    already the best available system no array search runs (the common
+    case of a single coding).
+=========================================================================== -#}
+{% macro fhir_preferred_coding(column, concept_path, systems, field) -%}
+    {%- set path = concept_path + ['coding'] -%}
+    {%- set first_system = carehouse.json_text(column, path + [0, 'system']) -%}
+    {%- set first_field = carehouse.json_text(column, path + [0, field]) -%}
+    case
+        {%- for system in systems %}
+        when {{ first_system }} = '{{ system }}' then {{ first_field }}
+        when {{ carehouse.json_array_lookup_text(column, path, 'system', system, 'code') }} is not null
+            then {% if field == 'system' %}'{{ system }}'{% else %}{{ carehouse.json_array_lookup_text(column, path, 'system', system, field) }}{% endif %}
+        {%- endfor %}
+        else {{ first_field }}
+    end
+{%- endmacro %}
+

@@ -19,16 +19,26 @@
     ]) }}
 {%- endmacro %}
 
-{#- A reference ('Patient/17'). Required: missing or malformed quarantines the
-    row. Optional: a missing one is simply null; a malformed one is flagged. -#}
-{% macro fhir_reference_rules(name, reference_column, id_column, required=false) -%}
+{#- A reference ('Patient/17', or conditional 'Patient?identifier=s|v' when
+    conditional=true: staging columns from macro fhir_reference). Required:
+    missing or malformed quarantines the row. Optional: a missing one is
+    simply null; a malformed one is flagged. A conditional one is flagged
+    (CONDITIONAL_<NAME>_REFERENCE) and resolved later by the int model, which
+    flags it UNRESOLVED_<NAME>_REFERENCE when no single resource matches. -#}
+{% macro fhir_reference_rules(name, reference_column, id_column, required=false, conditional=false) -%}
     {%- set rules = [] -%}
+    {%- set stem = id_column[:-3] if id_column.endswith('_id') else id_column -%}
+    {%- set not_conditional = (" and " ~ stem ~ "_identifier_value is null") if conditional else "" -%}
     {%- if required -%}
         {%- do rules.append({'name': 'missing_' ~ name ~ '_reference', 'quarantine': true,
                              'when': reference_column ~ " is null"}) -%}
     {%- endif -%}
     {%- do rules.append({'name': 'invalid_' ~ name ~ '_reference', 'quarantine': required,
-                         'when': reference_column ~ " is not null and " ~ id_column ~ " is null"}) -%}
+                         'when': reference_column ~ " is not null and " ~ id_column ~ " is null" ~ not_conditional}) -%}
+    {%- if conditional -%}
+        {%- do rules.append({'name': 'conditional_' ~ name ~ '_reference', 'quarantine': false,
+                             'when': stem ~ "_identifier_value is not null"}) -%}
+    {%- endif -%}
     {{ return(rules) }}
 {%- endmacro %}
 

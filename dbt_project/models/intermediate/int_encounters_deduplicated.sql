@@ -7,6 +7,9 @@
 -- loses to any dated version. versions_seen = usable staged rows of the key.
 -- ============================================================================
 
+-- conditional-reference lookups: hash joins, whatever the fresh tables' estimates say
+{{ config(pre_hook="{{ carehouse.prefer_hash_joins() }}") }}
+
 with
 
 usable as (
@@ -26,16 +29,24 @@ ranked as (
 
 ),
 
+resolved as (
+
+    -- conditional references ('Practitioner?identifier=s|v') resolved on the
+    -- referenced resources' identifiers; an unresolved one is kept and flagged
+    {{ resolve_references('ranked', [('patient', 'patient', 'Patient'), ('practitioner', 'practitioner', 'Practitioner'), ('organization', 'organization', 'Organization'), ('location', 'location', 'Location')]) }}
+
+),
+
 final as (
 
     select
         ---------- ids
         source_system,
         encounter_id,
-        patient_id,
-        practitioner_id,
-        organization_id,
-        location_id,
+        resolved_patient_id as patient_id,
+        resolved_practitioner_id as practitioner_id,
+        resolved_organization_id as organization_id,
+        resolved_location_id as location_id,
 
         ---------- codes
         encounter_status,
@@ -50,7 +61,7 @@ final as (
         source_last_updated_at,
 
         ---------- data quality
-        _dq_flags,
+        resolved_dq_flags as _dq_flags,
         versions_seen,
 
         ---------- lineage of the winning version
@@ -60,8 +71,7 @@ final as (
         ingested_at,
         _dlt_load_id
 
-    from ranked
-    where version_rank = 1
+    from resolved
 
 )
 

@@ -6,6 +6,9 @@
 -- key. patient_key is the same surrogate key the gold facts carry. PHI.
 -- ============================================================================
 
+-- conditional-reference lookups: hash joins, whatever the fresh tables' estimates say
+{{ config(pre_hook="{{ carehouse.prefer_hash_joins() }}") }}
+
 with
 
 usable as (
@@ -22,6 +25,14 @@ ranked as (
         {{ latest_version_rank(['source_system', 'patient_id']) }} as version_rank,
         {{ versions_seen(['source_system', 'patient_id']) }} as versions_seen
     from usable
+
+),
+
+resolved as (
+
+    -- conditional references ('Practitioner?identifier=s|v') resolved on the
+    -- referenced resources' identifiers; an unresolved one is kept and flagged
+    {{ resolve_references('ranked', [('general_practitioner', 'general_practitioner', 'Practitioner')]) }}
 
 ),
 
@@ -48,13 +59,13 @@ final as (
         email,
 
         ---------- care team
-        general_practitioner_id,
+        resolved_general_practitioner_id as general_practitioner_id,
 
         ---------- timestamps
         source_last_updated_at,
 
         ---------- data quality
-        _dq_flags,
+        resolved_dq_flags as _dq_flags,
         versions_seen,
 
         ---------- lineage of the winning version
@@ -64,8 +75,7 @@ final as (
         ingested_at,
         _dlt_load_id
 
-    from ranked
-    where version_rank = 1
+    from resolved
 
 )
 

@@ -2,7 +2,8 @@
 -- cdm_conditions
 -- Common data model: one row per condition (diagnosis) of either EHR, keyed
 -- to its patient and encounter, with diagnosis_key = the key of its code in
--- gold.dim_diagnosis. is_countable is false for conditions the source
+-- gold.dim_diagnosis: null unless ICD-10-CM coded (a SNOMED CT-only diagnosis
+-- is kept with its code_system, without a dim_diagnosis row). is_countable is false for conditions the source
 -- retracted (verification status refuted / entered-in-error).
 -- ============================================================================
 
@@ -21,7 +22,7 @@ final as (
         {{ surrogate_key(['source_system', 'condition_id']) }} as condition_key,
         {{ surrogate_key(['source_system', 'patient_id']) }} as patient_key,
         {{ optional_surrogate_key('encounter_id', ['source_system', 'encounter_id']) }} as encounter_key,
-        {{ surrogate_key(['condition_code']) }} as diagnosis_key,
+        case when code_system = 'http://hl7.org/fhir/sid/icd-10-cm' then {{ surrogate_key(['condition_code']) }} end as diagnosis_key,
 
         ---------- source ids
         source_system,

@@ -2,7 +2,10 @@
 -- cdm_encounters
 -- Common data model: one row per encounter (current version, every status)
 -- of either EHR, with surrogate keys for the patient, practitioner, facility
--- and organization, and is_completed from the encounter_statuses seed.
+-- and organization, is_completed from the encounter_statuses seed, and the
+-- encounter category / acute care flag of its class from the encounter_classes
+-- seed ('unknown' / false for a class code the seed lacks, flagged
+-- UNKNOWN_CLASS in staging).
 -- gold.fct_encounters is the completed subset.
 -- ============================================================================
 
@@ -17,6 +20,12 @@ encounters as (
 statuses as (
 
     select code, is_completed from {{ ref('encounter_statuses') }}
+
+),
+
+classes as (
+
+    select code, encounter_category, is_acute_care from {{ ref('encounter_classes') }}
 
 ),
 
@@ -42,6 +51,8 @@ final as (
         encounters.encounter_status,
         coalesce(statuses.is_completed, false) as is_completed,
         encounters.encounter_class_code,
+        coalesce(classes.encounter_category, 'unknown') as encounter_category,
+        coalesce(classes.is_acute_care, false) as is_acute_care,
         encounters.encounter_type_code,
         encounters.encounter_type_display,
 
@@ -63,6 +74,8 @@ final as (
     from encounters
     left join statuses
         on statuses.code = encounters.encounter_status
+    left join classes
+        on classes.code = encounters.encounter_class_code
 
 )
 

@@ -2,7 +2,9 @@
 -- cdm_procedures
 -- Common data model: one row per procedure (CPT coded service) of either EHR,
 -- keyed to its patient and encounter. procedure_occurrence_key identifies the
--- resource; procedure_key = the key of its CPT code in gold.dim_procedure.
+-- resource; procedure_key = the key of its CPT / HCPCS code in
+-- gold.dim_procedure, null for other code systems (SNOMED CT: kept with its
+-- code_system, without a dim_procedure row).
 -- is_performed: status 'completed' (only performed services are counted).
 -- ============================================================================
 
@@ -21,7 +23,8 @@ final as (
         {{ surrogate_key(['source_system', 'procedure_id']) }} as procedure_occurrence_key,
         {{ surrogate_key(['source_system', 'patient_id']) }} as patient_key,
         {{ optional_surrogate_key('encounter_id', ['source_system', 'encounter_id']) }} as encounter_key,
-        {{ surrogate_key(['procedure_code']) }} as procedure_key,
+        case when code_system in ('http://www.ama-assn.org/go/cpt', 'https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets')
+            then {{ surrogate_key(['procedure_code']) }} end as procedure_key,
 
         ---------- source ids
         source_system,

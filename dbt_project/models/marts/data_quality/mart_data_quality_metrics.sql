@@ -80,6 +80,24 @@ metrics as (
 
     union all
 
+    select 'unresolved_references', source_name, source_table, 'intermediate', relation_name,
+        rule_name, flagged_rows, null, null
+    from {{ ref('int_dq_unresolved_references') }}
+
+    union all
+
+    select 'code_systems', source_name, source_table, 'intermediate', relation_name,
+        code_system_name, row_count, null, null
+    from {{ ref('int_dq_code_systems') }}
+
+    union all
+
+    select 'code_systems_without_dimension_key', source_name, source_table, 'intermediate', relation_name,
+        code_system_name, rows_without_dimension_key, null, null
+    from {{ ref('int_dq_code_systems') }}
+
+    union all
+
     select 'landing_batches', source_name, source_table, 'landing', 'landing__batches',
         batch_status, batch_count, null, null
     from {{ ref('int_dq_landing_batches') }}

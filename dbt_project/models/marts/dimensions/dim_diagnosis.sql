@@ -4,9 +4,10 @@
 -- extended subcategories: every billable code and the non-billable headers
 -- above it) from the reference code set, with its category, block and
 -- chapter. diagnosis_key = keyed hash of the dotted code (macro surrogate_key).
--- Codes seen on a condition in silver that are not in the code set (another
--- system, a typo, a retired code) get a row too, is_in_code_set = false, so
--- every diagnosis key of the star resolves.
+-- ICD-10-CM codes seen on a condition in silver that are not in the code set
+-- (a typo, a retired code) get a row too, is_in_code_set = false, so every
+-- diagnosis key of the star resolves. Other code systems (SNOMED CT) have no
+-- row: their bridge rows carry code_system + code and a null diagnosis_key.
 -- ============================================================================
 
 with
@@ -41,6 +42,7 @@ unknown_codes as (
     left join codes
         on codes.icd10_code = conditions.condition_code
     where codes.icd10_code is null
+        and conditions.diagnosis_key is not null  -- ICD-10-CM coded only
     group by conditions.condition_code
 
 ),

@@ -1,8 +1,9 @@
 -- ============================================================================
 -- dim_procedure
 -- One row per CPT code: the curated codes of the cpt_procedures seed (the
--- ones the simulated EHRs use), plus every code seen on a procedure in silver
--- that the seed lacks, flagged is_in_code_set = false with the description
+-- ones the simulated EHRs use), plus every CPT / HCPCS code seen on a
+-- procedure in silver that the seed lacks (SNOMED CT ones: none, their
+-- bridge rows carry code_system + code and a null procedure_key), flagged is_in_code_set = false with the description
 -- the EHR sent. procedure_key = keyed hash of the code (macro surrogate_key).
 -- ============================================================================
 
@@ -23,6 +24,7 @@ unknown_codes as (
     left join curated
         on curated.code = procedures.procedure_code
     where curated.code is null
+        and procedures.procedure_key is not null  -- CPT / HCPCS coded only
     group by procedures.procedure_code
 
 ),

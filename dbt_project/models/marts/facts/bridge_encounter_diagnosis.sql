@@ -1,9 +1,11 @@
 -- ============================================================================
 -- bridge_encounter_diagnosis
 -- Bridge between fct_encounters and dim_diagnosis: one row per (completed
--- encounter, diagnosis code). Conditions the source retracted (refuted,
--- entered-in-error) are left out; a code charted twice on one encounter
--- counts once.
+-- encounter, code system, diagnosis code), with the code as the EHR sent it
+-- (code_system, code, display). diagnosis_key is null for a code outside
+-- ICD-10-CM (SNOMED CT-only diagnoses: kept and counted, no dim_diagnosis
+-- row). Conditions the source retracted (refuted, entered-in-error) are left
+-- out; a code charted twice on one encounter counts once.
 --   diagnosis_rank  1 = primary: the encounter's diagnoses in the order the
 --                   EHR charted them (earliest recordedDate, then the first
 --                   created condition id: shortest, then lowest)
@@ -26,10 +28,13 @@ conditions as (
     select
         conditions.encounter_key,
         conditions.diagnosis_key,
+        conditions.code_system,
+        conditions.condition_code,
+        conditions.condition_display,
         conditions.recorded_at,
         conditions.condition_id,
         row_number() over (
-            partition by conditions.encounter_key, conditions.diagnosis_key
+            partition by conditions.encounter_key, conditions.code_system, conditions.condition_code
             order by
                 conditions.recorded_at nulls last,
                 {{ dbt.length('conditions.condition_id') }},
@@ -54,6 +59,9 @@ ranked as (
     select
         encounter_key,
         diagnosis_key,
+        code_system,
+        condition_code,
+        condition_display,
         row_number() over (
             partition by encounter_key
             order by recorded_at nulls last, {{ dbt.length('condition_id') }}, condition_id
@@ -68,6 +76,9 @@ final as (
     select
         encounter_key,
         diagnosis_key,
+        code_system,
+        condition_code as code,
+        condition_display as display,
         cast(diagnosis_rank as {{ dbt.type_int() }}) as diagnosis_rank,
         diagnosis_rank = 1 as is_primary,
         cast(1.0 / diagnoses_on_encounter as {{ dbt.type_numeric() }}) as weighting_factor

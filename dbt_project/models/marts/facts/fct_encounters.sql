@@ -46,7 +46,8 @@ diagnoses as (
     select
         encounter_key,
         count(*) as num_diagnoses,
-        max(case when is_primary then diagnosis_key end) as primary_diagnosis_key
+        max(case when is_primary then diagnosis_key end) as primary_diagnosis_key,
+        max(case when is_primary then code_system end) as primary_diagnosis_code_system
     from {{ ref('bridge_encounter_diagnosis') }}
     group by encounter_key
 
@@ -86,10 +87,13 @@ final as (
         encounters.organization_key,
         {{ date_key('encounters.period_start_date') }} as date_key,
         diagnoses.primary_diagnosis_key,
+        diagnoses.primary_diagnosis_code_system,
         encounters.source_system,
 
         ---------- codes
         encounters.encounter_class_code,
+        encounters.encounter_category,
+        encounters.is_acute_care,
         encounters.encounter_type_code,
 
         ---------- timestamps and dates

@@ -19,7 +19,6 @@
 -- first loaded month is known).
 -- ============================================================================
 
-{% set acute_encounter_classes = ['IMP', 'EMER'] %}
 {% set cost_thresholds = [1000, 5000] %}
 
 with
@@ -68,7 +67,7 @@ monthly_activity as (
         0 as medical_paid,
         0 as pharmacy_paid
     from {{ ref('fct_encounters') }}
-    where encounter_class_code in ('{{ acute_encounter_classes | join("', '") }}')
+    where is_acute_care  -- the encounter_classes seed: emergency and acute inpatient care
 
     union all
 

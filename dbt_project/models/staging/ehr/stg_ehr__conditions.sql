@@ -1,13 +1,17 @@
 -- ============================================================================
 -- stg_ehr__conditions
--- One row per bronze Condition line (athena + epic): ICD-10-CM coded
--- diagnoses with patient/encounter ids, _dq_flags and quarantine_reason.
--- Never filters.
+-- One row per bronze Condition line of every EHR: the diagnosis code (the
+-- ICD-10-CM coding when there is one, else the first coding, e.g. SNOMED CT,
+-- with its code_system) with patient/encounter ids, _dq_flags and
+-- quarantine_reason. Never filters.
 -- ============================================================================
+
+{#- the coding a diagnosis is read by: ICD-10-CM wherever it is in code.coding[], else the first -#}
+{% set condition_code_systems = ['http://hl7.org/fhir/sid/icd-10-cm'] %}
 
 {% set rules =
     fhir_identity_rules('Condition', 'raw_condition_id')
-    + fhir_reference_rules('patient', 'patient_reference', 'patient_id', required=true)
+    + fhir_reference_rules('patient', 'patient_reference', 'patient_id', required=true, conditional=true)
     + [
         {'name': 'missing_code', 'quarantine': true,
          'when': "condition_code is null"},
@@ -38,10 +42,10 @@ renamed as (
         {{ json_text('resource', ['subject', 'reference']) }} as patient_reference,
         {{ json_text('resource', ['encounter', 'reference']) }} as encounter_reference,
 
-        ---------- codes
-        {{ json_text('resource', ['code', 'coding', 0, 'system']) }} as code_system,
-        {{ json_text('resource', ['code', 'coding', 0, 'code']) }} as condition_code,
-        {{ json_text('resource', ['code', 'coding', 0, 'display']) }} as condition_display,
+        ---------- codes (the preferred coding, its system kept: SNOMED CT-only conditions too)
+        {{ fhir_preferred_coding('resource', ['code'], condition_code_systems, 'system') }} as code_system,
+        {{ fhir_preferred_coding('resource', ['code'], condition_code_systems, 'code') }} as condition_code,
+        {{ fhir_preferred_coding('resource', ['code'], condition_code_systems, 'display') }} as condition_display,
         {{ json_text('resource', ['clinicalStatus', 'coding', 0, 'code']) }} as clinical_status_code,
         {{ json_text('resource', ['verificationStatus', 'coding', 0, 'code']) }} as verification_status_code,
 
@@ -70,7 +74,7 @@ typed as (
 
         ---------- ids
         case when {{ regex_full_match('raw_condition_id', fhir_id_pattern()) }} then raw_condition_id end as condition_id,
-        {{ fhir_reference_id('patient_reference', 'Patient') }} as patient_id,
+        {{ fhir_reference('patient_reference', 'Patient', 'patient_id') }},
         {{ fhir_reference_id('encounter_reference', 'Encounter') }} as encounter_id,
 
         ---------- timestamps: recordedDate is a FHIR dateTime (a bare date is allowed)
@@ -100,6 +104,10 @@ final as (
         condition_id,
         patient_id,
         encounter_id,
+
+        ---------- conditional references (resolved in the int model)
+        patient_identifier_system,
+        patient_identifier_value,
 
         ---------- codes
         code_system,

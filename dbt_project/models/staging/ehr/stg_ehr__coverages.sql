@@ -10,7 +10,7 @@
 
 {% set rules =
     fhir_identity_rules('Coverage', 'raw_coverage_id')
-    + fhir_reference_rules('beneficiary', 'beneficiary_reference', 'patient_id', required=true)
+    + fhir_reference_rules('beneficiary', 'beneficiary_reference', 'patient_id', required=true, conditional=true)
     + [
         {'name': 'invalid_status', 'quarantine': true,
          'when': "coverage_status is null or coverage_status not in ('" ~ coverage_statuses | join("', '") ~ "')"},
@@ -84,7 +84,7 @@ typed as (
 
         ---------- ids
         case when {{ regex_full_match('raw_coverage_id', fhir_id_pattern()) }} then raw_coverage_id end as coverage_id,
-        {{ fhir_reference_id('beneficiary_reference', 'Patient') }} as patient_id,
+        {{ fhir_reference('beneficiary_reference', 'Patient', 'patient_id') }},
 
         ---------- dates: FHIR period.start/end are dateTimes; carehouse keeps the calendar day sent
         {{ safe_cast_date('substr(period_start_raw, 1, 10)') }} as period_start_date,
@@ -112,6 +112,10 @@ final as (
         source_system,
         coverage_id,
         patient_id,
+
+        ---------- conditional references (resolved in the int model)
+        patient_identifier_system,
+        patient_identifier_value,
 
         ---------- codes
         coverage_status,

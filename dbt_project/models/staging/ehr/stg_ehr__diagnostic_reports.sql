@@ -11,7 +11,7 @@
 
 {% set rules =
     fhir_identity_rules('DiagnosticReport', 'raw_diagnostic_report_id')
-    + fhir_reference_rules('patient', 'patient_reference', 'patient_id', required=true)
+    + fhir_reference_rules('patient', 'patient_reference', 'patient_id', required=true, conditional=true)
     + [
         {'name': 'missing_code', 'quarantine': true,
          'when': "report_code is null"},
@@ -85,7 +85,7 @@ typed as (
 
         ---------- ids
         case when {{ regex_full_match('raw_diagnostic_report_id', fhir_id_pattern()) }} then raw_diagnostic_report_id end as diagnostic_report_id,
-        {{ fhir_reference_id('patient_reference', 'Patient') }} as patient_id,
+        {{ fhir_reference('patient_reference', 'Patient', 'patient_id') }},
         {{ fhir_reference_id('encounter_reference', 'Encounter') }} as encounter_id,
 
         ---------- timestamps
@@ -115,6 +115,10 @@ final as (
         diagnostic_report_id,
         patient_id,
         encounter_id,
+
+        ---------- conditional references (resolved in the int model)
+        patient_identifier_system,
+        patient_identifier_value,
 
         ---------- codes
         report_status,

@@ -7,7 +7,7 @@
 
 {% set rules =
     fhir_identity_rules('Encounter', 'raw_encounter_id')
-    + fhir_reference_rules('patient', 'patient_reference', 'patient_id', required=true)
+    + fhir_reference_rules('patient', 'patient_reference', 'patient_id', required=true, conditional=true)
     + [
         {'name': 'invalid_status', 'quarantine': true,
          'when': "encounter_status is null or encounter_status not in (select code from statuses)"},
@@ -26,12 +26,14 @@
          'when': "period_end_raw is null and encounter_status in (select code from statuses where is_completed)"},
         {'name': 'missing_class', 'quarantine': false,
          'when': "encounter_class_code is null"},
+        {'name': 'unknown_class', 'quarantine': false,
+         'when': "encounter_class_code is not null and encounter_class_code not in (select code from classes)"},
         {'name': 'missing_type', 'quarantine': false,
          'when': "encounter_type_code is null"},
     ]
-    + fhir_reference_rules('practitioner', 'practitioner_reference', 'practitioner_id')
-    + fhir_reference_rules('organization', 'organization_reference', 'organization_id')
-    + fhir_reference_rules('location', 'location_reference', 'location_id')
+    + fhir_reference_rules('practitioner', 'practitioner_reference', 'practitioner_id', conditional=true)
+    + fhir_reference_rules('organization', 'organization_reference', 'organization_id', conditional=true)
+    + fhir_reference_rules('location', 'location_reference', 'location_id', conditional=true)
 %}
 
 with
@@ -45,6 +47,12 @@ source as (
 statuses as (
 
     select code, is_completed from {{ ref('encounter_statuses') }}
+
+),
+
+classes as (
+
+    select code from {{ ref('encounter_classes') }}
 
 ),
 
@@ -91,10 +99,10 @@ typed as (
 
         ---------- ids
         case when {{ regex_full_match('raw_encounter_id', fhir_id_pattern()) }} then raw_encounter_id end as encounter_id,
-        {{ fhir_reference_id('patient_reference', 'Patient') }} as patient_id,
-        {{ fhir_reference_id('practitioner_reference', 'Practitioner') }} as practitioner_id,
-        {{ fhir_reference_id('organization_reference', 'Organization') }} as organization_id,
-        {{ fhir_reference_id('location_reference', 'Location') }} as location_id,
+        {{ fhir_reference('patient_reference', 'Patient', 'patient_id') }},
+        {{ fhir_reference('practitioner_reference', 'Practitioner', 'practitioner_id') }},
+        {{ fhir_reference('organization_reference', 'Organization', 'organization_id') }},
+        {{ fhir_reference('location_reference', 'Location', 'location_id') }},
 
         ---------- timestamps
         {{ safe_cast_timestamptz('period_start_raw') }} as period_start_at,
@@ -127,6 +135,16 @@ final as (
         practitioner_id,
         organization_id,
         location_id,
+
+        ---------- conditional references (resolved in int_encounters_deduplicated)
+        patient_identifier_system,
+        patient_identifier_value,
+        practitioner_identifier_system,
+        practitioner_identifier_value,
+        organization_identifier_system,
+        organization_identifier_value,
+        location_identifier_system,
+        location_identifier_value,
 
         ---------- codes
         encounter_status,

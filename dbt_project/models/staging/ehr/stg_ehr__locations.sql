@@ -13,7 +13,7 @@
         {'name': 'missing_managing_organization', 'quarantine': false,
          'when': "managing_organization_reference is null"},
     ]
-    + fhir_reference_rules('managing_organization', 'managing_organization_reference', 'managing_organization_id')
+    + fhir_reference_rules('managing_organization', 'managing_organization_reference', 'managing_organization_id', conditional=true)
 %}
 
 with
@@ -30,6 +30,8 @@ renamed as (
         ---------- ids and references (raw text)
         {{ json_text('resource', ['resourceType']) }} as resource_type,
         {{ json_text('resource', ['id']) }} as raw_location_id,
+        -- every identifier (system + value): conditional references are matched on them
+        {{ json_value('resource', ['identifier']) }} as identifiers,
         {{ json_text('resource', ['managingOrganization', 'reference']) }} as managing_organization_reference,
 
         ---------- attributes (a facility's address is not PHI)
@@ -62,7 +64,7 @@ typed as (
     select
         renamed.*,
         case when {{ regex_full_match('raw_location_id', fhir_id_pattern()) }} then raw_location_id end as location_id,
-        {{ fhir_reference_id('managing_organization_reference', 'Organization') }} as managing_organization_id,
+        {{ fhir_reference('managing_organization_reference', 'Organization', 'managing_organization_id') }},
         {{ safe_cast_timestamptz('last_updated_raw') }} as source_last_updated_at
     from renamed
 
@@ -86,6 +88,10 @@ final as (
         location_id,
         managing_organization_id,
 
+        ---------- conditional references (resolved in the int model)
+        managing_organization_identifier_system,
+        managing_organization_identifier_value,
+
         ---------- attributes
         location_name,
         location_type_code,
@@ -101,6 +107,7 @@ final as (
         _dq_flags,
         quarantine_reason,
         raw_location_id,
+        identifiers,
 
         ---------- lineage
         tenant,

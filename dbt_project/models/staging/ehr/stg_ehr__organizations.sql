@@ -27,6 +27,8 @@ renamed as (
         ---------- ids (raw text)
         {{ json_text('resource', ['resourceType']) }} as resource_type,
         {{ json_text('resource', ['id']) }} as raw_organization_id,
+        -- every identifier (system + value): conditional references are matched on them
+        {{ json_value('resource', ['identifier']) }} as identifiers,
 
         ---------- attributes
         {{ json_text('resource', ['name']) }} as organization_name,
@@ -89,6 +91,7 @@ final as (
         _dq_flags,
         quarantine_reason,
         raw_organization_id,
+        identifiers,
 
         ---------- lineage
         tenant,

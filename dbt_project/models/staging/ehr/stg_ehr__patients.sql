@@ -23,7 +23,7 @@
         {'name': 'future_birth_date', 'quarantine': false,
          'when': "birth_date > cast(" ~ dbt.current_timestamp() ~ " as date)"},
     ]
-    + fhir_reference_rules('general_practitioner', 'general_practitioner_reference', 'general_practitioner_id')
+    + fhir_reference_rules('general_practitioner', 'general_practitioner_reference', 'general_practitioner_id', conditional=true)
 %}
 
 with
@@ -40,6 +40,8 @@ renamed as (
         ---------- ids (raw text)
         {{ json_text('resource', ['resourceType']) }} as resource_type,
         {{ json_text('resource', ['id']) }} as raw_patient_id,
+        -- every identifier (system + value): conditional references are matched on them
+        {{ json_value('resource', ['identifier']) }} as identifiers,
         {{ json_text('resource', ['identifier', 0, 'value']) }} as mrn,
         {{ json_text('resource', ['identifier', 0, 'system']) }} as mrn_system,
 
@@ -80,7 +82,7 @@ typed as (
     select
         renamed.*,
         case when {{ regex_full_match('raw_patient_id', fhir_id_pattern()) }} then raw_patient_id end as patient_id,
-        {{ fhir_reference_id('general_practitioner_reference', 'Practitioner') }} as general_practitioner_id,
+        {{ fhir_reference('general_practitioner_reference', 'Practitioner', 'general_practitioner_id') }},
         {{ safe_cast_date('birth_date_raw') }} as birth_date,
         {{ safe_cast_timestamptz('last_updated_raw') }} as source_last_updated_at
     from renamed
@@ -121,6 +123,10 @@ final as (
         ---------- care team
         general_practitioner_id,
 
+        ---------- conditional references (resolved in the int model)
+        general_practitioner_identifier_system,
+        general_practitioner_identifier_value,
+
         ---------- timestamps
         source_last_updated_at,
 
@@ -128,6 +134,7 @@ final as (
         _dq_flags,
         quarantine_reason,
         raw_patient_id,
+        identifiers,
 
         ---------- lineage
         tenant,

@@ -7,7 +7,7 @@
 
 {% set rules =
     fhir_identity_rules('PractitionerRole', 'raw_practitioner_role_id')
-    + fhir_reference_rules('practitioner', 'practitioner_reference', 'practitioner_id', required=true)
+    + fhir_reference_rules('practitioner', 'practitioner_reference', 'practitioner_id', required=true, conditional=true)
     + fhir_datetime_rules('last_updated', 'last_updated_raw', 'source_last_updated_at', quarantine=true)
     + [
         {'name': 'missing_last_updated', 'quarantine': false,
@@ -17,8 +17,8 @@
         {'name': 'missing_specialty', 'quarantine': false,
          'when': "specialty_code is null"},
     ]
-    + fhir_reference_rules('organization', 'organization_reference', 'organization_id')
-    + fhir_reference_rules('location', 'location_reference', 'location_id')
+    + fhir_reference_rules('organization', 'organization_reference', 'organization_id', conditional=true)
+    + fhir_reference_rules('location', 'location_reference', 'location_id', conditional=true)
 %}
 
 with
@@ -69,9 +69,9 @@ typed as (
 
         ---------- ids
         case when {{ regex_full_match('raw_practitioner_role_id', fhir_id_pattern()) }} then raw_practitioner_role_id end as practitioner_role_id,
-        {{ fhir_reference_id('practitioner_reference', 'Practitioner') }} as practitioner_id,
-        {{ fhir_reference_id('organization_reference', 'Organization') }} as organization_id,
-        {{ fhir_reference_id('location_reference', 'Location') }} as location_id,
+        {{ fhir_reference('practitioner_reference', 'Practitioner', 'practitioner_id') }},
+        {{ fhir_reference('organization_reference', 'Organization', 'organization_id') }},
+        {{ fhir_reference('location_reference', 'Location', 'location_id') }},
 
         ---------- flags: a missing `active` means active (FHIR default reading)
         case
@@ -105,6 +105,14 @@ final as (
         practitioner_id,
         organization_id,
         location_id,
+
+        ---------- conditional references (resolved in the int model)
+        practitioner_identifier_system,
+        practitioner_identifier_value,
+        organization_identifier_system,
+        organization_identifier_value,
+        location_identifier_system,
+        location_identifier_value,
 
         ---------- codes
         is_active,

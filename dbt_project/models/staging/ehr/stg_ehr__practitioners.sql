@@ -31,6 +31,8 @@ renamed as (
         ---------- ids (raw text)
         {{ json_text('resource', ['resourceType']) }} as resource_type,
         {{ json_text('resource', ['id']) }} as raw_practitioner_id,
+        -- every identifier (system + value): conditional references are matched on them
+        {{ json_value('resource', ['identifier']) }} as identifiers,
         -- the NPI is the identifier whose system is the US NPI namespace
         {{ json_array_lookup_text('resource', ['identifier'], 'system', 'http://hl7.org/fhir/sid/us-npi', 'value') }} as npi,
 
@@ -96,6 +98,7 @@ final as (
         _dq_flags,
         quarantine_reason,
         raw_practitioner_id,
+        identifiers,
 
         ---------- lineage
         tenant,

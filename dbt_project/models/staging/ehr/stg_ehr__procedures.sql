@@ -1,15 +1,21 @@
 -- ============================================================================
 -- stg_ehr__procedures
--- One row per bronze Procedure line (athena + epic): CPT coded procedures
+-- One row per bronze Procedure line of every EHR: the procedure code (CPT,
+-- else HCPCS, else SNOMED CT, else the first coding, with its code_system)
 -- with patient/encounter ids, _dq_flags and quarantine_reason. Never filters.
 -- ============================================================================
 
 {% set procedure_statuses = ['preparation', 'in-progress', 'not-done', 'on-hold', 'stopped',
                              'completed', 'entered-in-error', 'unknown'] %}
 
+{#- the coding a procedure is read by: CPT, then HCPCS, then SNOMED CT anywhere in code.coding[], else the first -#}
+{% set procedure_code_systems = ['http://www.ama-assn.org/go/cpt',
+                                 'https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets',
+                                 'http://snomed.info/sct'] %}
+
 {% set rules =
     fhir_identity_rules('Procedure', 'raw_procedure_id')
-    + fhir_reference_rules('patient', 'patient_reference', 'patient_id', required=true)
+    + fhir_reference_rules('patient', 'patient_reference', 'patient_id', required=true, conditional=true)
     + [
         {'name': 'missing_code', 'quarantine': true,
          'when': "procedure_code is null"},
@@ -42,9 +48,9 @@ renamed as (
 
         ---------- codes
         {{ json_text('resource', ['status']) }} as procedure_status,
-        {{ json_text('resource', ['code', 'coding', 0, 'system']) }} as code_system,
-        {{ json_text('resource', ['code', 'coding', 0, 'code']) }} as procedure_code,
-        {{ json_text('resource', ['code', 'coding', 0, 'display']) }} as procedure_display,
+        {{ fhir_preferred_coding('resource', ['code'], procedure_code_systems, 'system') }} as code_system,
+        {{ fhir_preferred_coding('resource', ['code'], procedure_code_systems, 'code') }} as procedure_code,
+        {{ fhir_preferred_coding('resource', ['code'], procedure_code_systems, 'display') }} as procedure_display,
 
         ---------- timestamps (raw text)
         {{ json_text('resource', ['performedDateTime']) }} as performed_raw,
@@ -71,7 +77,7 @@ typed as (
 
         ---------- ids
         case when {{ regex_full_match('raw_procedure_id', fhir_id_pattern()) }} then raw_procedure_id end as procedure_id,
-        {{ fhir_reference_id('patient_reference', 'Patient') }} as patient_id,
+        {{ fhir_reference('patient_reference', 'Patient', 'patient_id') }},
         {{ fhir_reference_id('encounter_reference', 'Encounter') }} as encounter_id,
 
         ---------- timestamps
@@ -100,6 +106,10 @@ final as (
         procedure_id,
         patient_id,
         encounter_id,
+
+        ---------- conditional references (resolved in the int model)
+        patient_identifier_system,
+        patient_identifier_value,
 
         ---------- codes
         procedure_status,

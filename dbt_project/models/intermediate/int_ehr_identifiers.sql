@@ -1,0 +1,68 @@
+-- ============================================================================
+-- int_ehr_identifiers
+-- The lookup conditional references are resolved on
+-- ('Practitioner?identifier=<system>|<value>'): one row per (source_system,
+-- resource_type, identifier_system, identifier_value) from the identifier[]
+-- of every usable staged Practitioner, Organization, Patient and Location.
+-- identifier_system '' = an identifier without a system; '*' = the same value
+-- under any system (the token form 'identifier=<value>'). resource_id is the
+-- one resource carrying it, null when several do (ambiguous: unresolved).
+-- Small (identifiers of reference resources), unique on its four key columns,
+-- so the int models' left joins never multiply rows.
+-- ============================================================================
+
+{% set referenced = [
+    ('Practitioner', 'stg_ehr__practitioners', 'practitioner_id'),
+    ('Organization', 'stg_ehr__organizations', 'organization_id'),
+    ('Patient', 'stg_ehr__patients', 'patient_id'),
+    ('Location', 'stg_ehr__locations', 'location_id'),
+] %}
+
+with
+
+identifiers as (
+
+    {% for resource_type, model, id_column in referenced -%}
+    select
+        staged.source_system,
+        cast('{{ resource_type }}' as {{ dbt.type_string() }}) as resource_type,
+        staged.{{ id_column }} as resource_id,
+        coalesce({{ json_text('identifier', ['system']) }}, '') as identifier_system,
+        {{ json_text('identifier', ['value']) }} as identifier_value
+    from {{ ref(model) }} as staged
+    {{ json_array_rows('staged.identifiers', 'identifier', 'identifier_position') }}
+    where staged.quarantine_reason is null
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+
+),
+
+keyed as (
+
+    select source_system, resource_type, identifier_system, identifier_value, resource_id
+    from identifiers
+    where identifier_value is not null
+
+    union all
+
+    select source_system, resource_type, '*', identifier_value, resource_id
+    from identifiers
+    where identifier_value is not null
+
+),
+
+final as (
+
+    select
+        source_system,
+        resource_type,
+        identifier_system,
+        identifier_value,
+        case when count(distinct resource_id) = 1 then min(resource_id) end as resource_id,
+        count(distinct resource_id) as matching_resources
+    from keyed
+    group by source_system, resource_type, identifier_system, identifier_value
+
+)
+
+select * from final
