@@ -9,7 +9,10 @@ blood-pressure panel as one row per component, the abnormal flag from the interp
 range), RxNorm codes reach gold.fct_medication_orders, CVX codes gold.fct_immunizations (a
 not-done dose kept with its reason), allergies gold.fct_patient_allergies; retracted records stay
 out of gold; each malformed line is quarantined with its reason; and per type bronze = staging =
-quarantine + the usable versions the dedup model counted.
+quarantine + the usable versions the dedup model counted. References as US Core exports send them
+resolve like the literal ones: a requester by NPI ('Practitioner?identifier=<NPI system>|<npi>')
+keys the order to its prescriber (an unknown NPI is kept, flagged, without a provider), a
+conditional patient and an absolute, versioned patient reference key the record to its patient.
 """
 
 from __future__ import annotations
@@ -43,6 +46,8 @@ VITALS = {"coding": [{"system": CATEGORY, "code": "vital-signs"}]}
 LAB = {"coding": [{"system": CATEGORY, "code": "laboratory"}]}
 ACT_REASON = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
 METFORMIN = "metformin hydrochloride 500 MG Extended Release Oral Tablet"
+AMLODIPINE, LISINOPRIL = "amlodipine 5 MG Oral Tablet", "lisinopril 10 MG Oral Tablet"
+NPI = "http://hl7.org/fhir/sid/us-npi"
 FLU = "Influenza, seasonal, injectable, preservative free"
 PATIENT, ENCOUNTER = {"reference": "Patient/17"}, {"reference": "Encounter/e1"}
 
@@ -165,6 +170,17 @@ CLINICAL: dict[str, list[dict[str, Any]]] = {
         # the drug only by reference: kept, flagged, no code
         _resource("MedicationRequest", "mr3", status="stopped", intent="order",
                   medicationReference=_ref("Medication/m9"), subject=PATIENT, authoredOn="2025-03-01"),
+        # the requester by NPI, the subject absolute and versioned: practitioner 100, patient 17
+        _resource("MedicationRequest", "mr4", status="active", intent="order",
+                  medicationCodeableConcept=_concept(RXNORM, "197361", AMLODIPINE),
+                  subject=_ref("https://ehr.example.org/fhir/r4/Patient/17/_history/2"),
+                  encounter=ENCOUNTER, authoredOn="2025-03-01T09:36:00-05:00",
+                  requester=_ref(f"Practitioner?identifier={NPI}|1234567893")),
+        # an NPI no practitioner carries: kept, flagged, no provider
+        _resource("MedicationRequest", "mr5", status="active", intent="order",
+                  medicationCodeableConcept=_concept(RXNORM, "314076", LISINOPRIL), subject=PATIENT,
+                  encounter=ENCOUNTER, authoredOn="2025-03-01T09:37:00-05:00",
+                  requester=_ref(f"Practitioner?identifier={NPI}|9999999991")),
     ],
     "immunization": [
         _resource("Immunization", "im1", status="completed", vaccineCode=_concept(CVX, "140", FLU),
@@ -176,6 +192,10 @@ CLINICAL: dict[str, list[dict[str, Any]]] = {
         # no vaccine code: quarantined
         _resource("Immunization", "im3", status="completed", patient=PATIENT,
                   occurrenceDateTime="2025-03-01"),
+        # the patient by MRN, under any system: patient 17
+        _resource("Immunization", "im4", status="completed",
+                  vaccineCode=_concept(CVX, "150", "Influenza, injectable, quadrivalent, preservative free"),
+                  patient=_ref("Patient?identifier=MRN-17"), occurrenceDateTime="2025-03-01T09:32:00-05:00"),
     ],
     "allergyintolerance": [
         _resource("AllergyIntolerance", "al1", clinicalStatus=_concept(None, "active"),
@@ -213,9 +233,9 @@ EXPECTED = {
     "observation": Expected("stg_ehr__observations", "quarantine_ehr__observations",
                             "int_observations_deduplicated", 7, {"missing_patient_reference": 1}, 5),
     "medicationrequest": Expected("stg_ehr__medication_requests", "quarantine_ehr__medication_requests",
-                                  "int_medication_requests_deduplicated", 3, {"missing_medication": 1}, 2),
+                                  "int_medication_requests_deduplicated", 5, {"missing_medication": 1}, 4),
     "immunization": Expected("stg_ehr__immunizations", "quarantine_ehr__immunizations",
-                             "int_immunizations_deduplicated", 3, {"missing_code": 1}, 2),
+                             "int_immunizations_deduplicated", 4, {"missing_code": 1}, 3),
     "allergyintolerance": Expected("stg_ehr__allergy_intolerances", "quarantine_ehr__allergy_intolerances",
                                    "int_allergy_intolerances_deduplicated", 4, {"wrong_resource_type": 1}, 3),
 }  # fmt: skip
@@ -301,6 +321,7 @@ def test_clinical_resources_reach_gold_and_reconcile_per_type(gold: tuple[Settin
         "stg_ehr__immunizations_keeps_a_not_done_dose",
         "stg_ehr__allergy_intolerances_parses_and_quarantines",
         "cdm_observations_components_and_abnormal_flag",
+        "int_medication_requests_dedup_resolves_conditional_refs",
     } <= ran
     assert sum(uid.startswith("test.carehouse.reconciles_with_bronze") for uid in statuses) >= len(EXPECTED)
 
@@ -358,7 +379,13 @@ def test_clinical_resources_reach_gold_and_reconcile_per_type(gold: tuple[Settin
         " authored_date_key, is_rxnorm_coded, practitioner_key, provider_key is not null, encounter_key,"
         " facility_key, dq_flags from gold.fct_medication_orders order by medication_code nulls last",
     )
+    order_patients = _query(settings, "select distinct patient_durable_key from gold.fct_medication_orders")
+    assert order_patients == [(patient,)]
     assert orders == [
+        (RXNORM, "197361", AMLODIPINE, "active", "order", 20250301, True, key("athena|100"), True, encounter,
+         facility, "CONDITIONAL_REQUESTER_REFERENCE"),
+        (RXNORM, "314076", LISINOPRIL, "active", "order", 20250301, True, None, False, encounter, facility,
+         "CONDITIONAL_REQUESTER_REFERENCE|UNRESOLVED_REQUESTER_REFERENCE"),
         (RXNORM, "860975", METFORMIN, "active", "order", 20250301, True, key("athena|100"), True, encounter,
          facility, None),
         (None, None, None, "stopped", "order", 20250301, False, None, False, None, None,
@@ -373,6 +400,7 @@ def test_clinical_resources_reach_gold_and_reconcile_per_type(gold: tuple[Settin
     )
     assert immunizations == [
         (CVX, "140", "completed", True, None, 20250301, "31-50", patient, encounter),
+        (CVX, "150", "completed", True, None, 20250301, "31-50", patient, None),
         (CVX, "208", "not-done", False, "PATOBJ", 20250301, "31-50", patient, None),
     ]
 

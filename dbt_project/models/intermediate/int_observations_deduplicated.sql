@@ -6,6 +6,9 @@
 -- versions_seen = usable staged rows of the key.
 -- ============================================================================
 
+-- conditional-reference lookups: hash joins, whatever the fresh tables' estimates say
+{{ config(pre_hook="{{ carehouse.prefer_hash_joins() }}") }}
+
 with
 
 usable as (
@@ -25,6 +28,14 @@ ranked as (
 
 ),
 
+resolved as (
+
+    -- conditional references ('Practitioner?identifier=s|v') resolved on the
+    -- referenced resources' identifiers; an unresolved one is kept and flagged
+    {{ resolve_references('ranked', [('patient', 'patient', 'Patient')]) }}
+
+),
+
 final as (
 
     select
@@ -33,7 +44,7 @@ final as (
 
         ---------- ids
         observation_id,
-        patient_id,
+        resolved_patient_id as patient_id,
         encounter_id,
 
         ---------- codes
@@ -67,7 +78,7 @@ final as (
         source_last_updated_at,
 
         ---------- data quality
-        _dq_flags,
+        resolved_dq_flags as _dq_flags,
         versions_seen,
 
         ---------- lineage of the winning version
@@ -77,8 +88,7 @@ final as (
         ingested_at,
         _dlt_load_id
 
-    from ranked
-    where version_rank = 1
+    from resolved
 
 )
 

@@ -17,6 +17,10 @@
     ('ehr__location', 'int_locations_deduplicated'),
     ('ehr__practitionerrole', 'int_practitioner_roles_deduplicated'),
     ('ehr__patient', 'int_patients_deduplicated'),
+    ('ehr__observation', 'int_observations_deduplicated'),
+    ('ehr__medicationrequest', 'int_medication_requests_deduplicated'),
+    ('ehr__immunization', 'int_immunizations_deduplicated'),
+    ('ehr__allergyintolerance', 'int_allergy_intolerances_deduplicated'),
 ] %}
 
 with

@@ -1,19 +1,21 @@
 -- ============================================================================
 -- stg_ehr__allergy_intolerances
 -- One row per bronze AllergyIntolerance line (US Core): the substance as a
--- SNOMED CT or RxNorm code (coding[0], its system kept), clinical and
--- verification status, type, the first category, criticality, recordedDate
--- and the patient / encounter ids. _dq_flags and quarantine_reason; never
--- filters.
+-- SNOMED CT or RxNorm code (the SNOMED CT coding, else the RxNorm one, else
+-- coding[0]; its system kept), clinical and verification status, type, the
+-- first category, criticality, recordedDate and the patient / encounter ids
+-- (a conditional patient reference is resolved in the int model).
+-- _dq_flags and quarantine_reason; never filters.
 -- ============================================================================
 
+{#- the coding a substance is read by, in this order wherever it is in code.coding[], else the first -#}
 {% set code_systems = ['http://snomed.info/sct', 'http://www.nlm.nih.gov/research/umls/rxnorm'] %}
 {% set clinical_statuses = ['active', 'inactive', 'resolved'] %}
 {% set verification_statuses = ['unconfirmed', 'confirmed', 'refuted', 'entered-in-error'] %}
 
 {% set rules =
     fhir_identity_rules('AllergyIntolerance', 'raw_allergy_intolerance_id')
-    + fhir_reference_rules('patient', 'patient_reference', 'patient_id', required=true)
+    + fhir_reference_rules('patient', 'patient_reference', 'patient_id', required=true, conditional=true)
     + [
         {'name': 'missing_code', 'quarantine': true,
          'when': "allergy_code is null"},
@@ -50,10 +52,10 @@ renamed as (
         {{ json_text('resource', ['patient', 'reference']) }} as patient_reference,
         {{ json_text('resource', ['encounter', 'reference']) }} as encounter_reference,
 
-        ---------- codes
-        {{ json_text('resource', ['code', 'coding', 0, 'system']) }} as code_system,
-        {{ json_text('resource', ['code', 'coding', 0, 'code']) }} as allergy_code,
-        {{ json_text('resource', ['code', 'coding', 0, 'display']) }} as allergy_display,
+        ---------- codes (the preferred coding, its system kept)
+        {{ fhir_preferred_coding('resource', ['code'], code_systems, 'system') }} as code_system,
+        {{ fhir_preferred_coding('resource', ['code'], code_systems, 'code') }} as allergy_code,
+        {{ fhir_preferred_coding('resource', ['code'], code_systems, 'display') }} as allergy_display,
         {{ json_text('resource', ['clinicalStatus', 'coding', 0, 'code']) }} as clinical_status_code,
         {{ json_text('resource', ['verificationStatus', 'coding', 0, 'code']) }} as verification_status_code,
         {{ json_text('resource', ['type']) }} as allergy_type,
@@ -85,7 +87,7 @@ typed as (
 
         ---------- ids
         case when {{ regex_full_match('raw_allergy_intolerance_id', fhir_id_pattern()) }} then raw_allergy_intolerance_id end as allergy_intolerance_id,
-        {{ fhir_reference_id('patient_reference', 'Patient') }} as patient_id,
+        {{ fhir_reference('patient_reference', 'Patient', 'patient_id') }},
         {{ fhir_reference_id('encounter_reference', 'Encounter') }} as encounter_id,
 
         ---------- timestamps: recordedDate is a FHIR dateTime (a bare date is allowed)
@@ -115,6 +117,10 @@ final as (
         allergy_intolerance_id,
         patient_id,
         encounter_id,
+
+        ---------- conditional references (resolved in int_allergy_intolerances_deduplicated)
+        patient_identifier_system,
+        patient_identifier_value,
 
         ---------- codes
         code_system,

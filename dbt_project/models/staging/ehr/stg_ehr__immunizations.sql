@@ -7,11 +7,14 @@
 -- quarantine_reason; never filters.
 -- ============================================================================
 
+{#- the coding a vaccine is read by: CVX wherever it is in vaccineCode.coding[], else the first -#}
+{% set vaccine_code_systems = ['http://hl7.org/fhir/sid/cvx'] %}
+
 {% set immunization_statuses = ['completed', 'entered-in-error', 'not-done'] %}
 
 {% set rules =
     fhir_identity_rules('Immunization', 'raw_immunization_id')
-    + fhir_reference_rules('patient', 'patient_reference', 'patient_id', required=true)
+    + fhir_reference_rules('patient', 'patient_reference', 'patient_id', required=true, conditional=true)
     + [
         {'name': 'missing_code', 'quarantine': true,
          'when': "vaccine_code is null"},
@@ -49,9 +52,9 @@ renamed as (
         ---------- codes
         {{ json_text('resource', ['status']) }} as immunization_status,
         {{ json_text('resource', ['statusReason', 'coding', 0, 'code']) }} as status_reason_code,
-        {{ fhir_coding_field('resource', ['vaccineCode', 'coding'], 'http://hl7.org/fhir/sid/cvx', 'system') }} as vaccine_code_system,
-        {{ fhir_coding_field('resource', ['vaccineCode', 'coding'], 'http://hl7.org/fhir/sid/cvx', 'code') }} as vaccine_code,
-        {{ fhir_coding_field('resource', ['vaccineCode', 'coding'], 'http://hl7.org/fhir/sid/cvx', 'display') }} as vaccine_display,
+        {{ fhir_preferred_coding('resource', ['vaccineCode'], vaccine_code_systems, 'system') }} as vaccine_code_system,
+        {{ fhir_preferred_coding('resource', ['vaccineCode'], vaccine_code_systems, 'code') }} as vaccine_code,
+        {{ fhir_preferred_coding('resource', ['vaccineCode'], vaccine_code_systems, 'display') }} as vaccine_display,
 
         ---------- timestamps (raw text): occurrence[x] is a dateTime (occurrenceString is free text)
         {{ json_text('resource', ['occurrenceDateTime']) }} as occurrence_raw,
@@ -78,7 +81,7 @@ typed as (
 
         ---------- ids
         case when {{ regex_full_match('raw_immunization_id', fhir_id_pattern()) }} then raw_immunization_id end as immunization_id,
-        {{ fhir_reference_id('patient_reference', 'Patient') }} as patient_id,
+        {{ fhir_reference('patient_reference', 'Patient', 'patient_id') }},
         {{ fhir_reference_id('encounter_reference', 'Encounter') }} as encounter_id,
 
         ---------- timestamps: the date is the source's local date, as sent
@@ -108,6 +111,10 @@ final as (
         immunization_id,
         patient_id,
         encounter_id,
+
+        ---------- conditional references (resolved in int_immunizations_deduplicated)
+        patient_identifier_system,
+        patient_identifier_value,
 
         ---------- codes
         immunization_status,

@@ -3,11 +3,16 @@
 -- One row per bronze MedicationRequest line (US Core): the medication as an
 -- RxNorm code (the RxNorm coding of medicationCodeableConcept when it has
 -- several), status, intent, authoredOn, patient / encounter / requester ids
--- and the free-text dosage (silver only). An order that names its drug only
+-- (a conditional requester, 'Practitioner?identifier=<NPI system>|<npi>' as
+-- US Core servers send it, and a conditional patient reference are resolved
+-- in the int model) and the free-text dosage (silver only). An order that names its drug only
 -- by medicationReference (a Medication resource carehouse does not model) is
 -- kept with a null code and flagged. _dq_flags and quarantine_reason; never
 -- filters.
 -- ============================================================================
+
+{#- the coding a drug is read by: RxNorm wherever it is in medicationCodeableConcept.coding[], else the first -#}
+{% set medication_code_systems = ['http://www.nlm.nih.gov/research/umls/rxnorm'] %}
 
 {% set request_statuses = ['active', 'on-hold', 'cancelled', 'completed', 'entered-in-error',
                            'stopped', 'draft', 'unknown'] %}
@@ -16,7 +21,7 @@
 
 {% set rules =
     fhir_identity_rules('MedicationRequest', 'raw_medication_request_id')
-    + fhir_reference_rules('patient', 'patient_reference', 'patient_id', required=true)
+    + fhir_reference_rules('patient', 'patient_reference', 'patient_id', required=true, conditional=true)
     + [
         {'name': 'missing_medication', 'quarantine': true,
          'when': "medication_code is null and medication_reference is null"},
@@ -35,7 +40,7 @@
          'when': "medication_code is not null and coalesce(medication_code_system, '') <> 'http://www.nlm.nih.gov/research/umls/rxnorm'"},
     ]
     + fhir_reference_rules('encounter', 'encounter_reference', 'encounter_id')
-    + fhir_reference_rules('requester', 'requester_reference', 'requester_practitioner_id')
+    + fhir_reference_rules('requester', 'requester_reference', 'requester_practitioner_id', conditional=true)
     + fhir_datetime_rules('authored_on', 'authored_raw', 'authored_at', required=true)
 %}
 
@@ -61,9 +66,9 @@ renamed as (
         ---------- codes
         {{ json_text('resource', ['status']) }} as request_status,
         {{ json_text('resource', ['intent']) }} as request_intent,
-        {{ fhir_coding_field('resource', ['medicationCodeableConcept', 'coding'], 'http://www.nlm.nih.gov/research/umls/rxnorm', 'system') }} as medication_code_system,
-        {{ fhir_coding_field('resource', ['medicationCodeableConcept', 'coding'], 'http://www.nlm.nih.gov/research/umls/rxnorm', 'code') }} as medication_code,
-        {{ fhir_coding_field('resource', ['medicationCodeableConcept', 'coding'], 'http://www.nlm.nih.gov/research/umls/rxnorm', 'display') }} as medication_display,
+        {{ fhir_preferred_coding('resource', ['medicationCodeableConcept'], medication_code_systems, 'system') }} as medication_code_system,
+        {{ fhir_preferred_coding('resource', ['medicationCodeableConcept'], medication_code_systems, 'code') }} as medication_code,
+        {{ fhir_preferred_coding('resource', ['medicationCodeableConcept'], medication_code_systems, 'display') }} as medication_display,
 
         ---------- free text (silver only)
         {{ json_text('resource', ['dosageInstruction', 0, 'text']) }} as dosage_text,
@@ -93,9 +98,9 @@ typed as (
 
         ---------- ids
         case when {{ regex_full_match('raw_medication_request_id', fhir_id_pattern()) }} then raw_medication_request_id end as medication_request_id,
-        {{ fhir_reference_id('patient_reference', 'Patient') }} as patient_id,
+        {{ fhir_reference('patient_reference', 'Patient', 'patient_id') }},
         {{ fhir_reference_id('encounter_reference', 'Encounter') }} as encounter_id,
-        {{ fhir_reference_id('requester_reference', 'Practitioner') }} as requester_practitioner_id,
+        {{ fhir_reference('requester_reference', 'Practitioner', 'requester_practitioner_id') }},
 
         ---------- timestamps: authoredOn is a FHIR dateTime (a bare date is allowed)
         {{ safe_cast_timestamptz('authored_raw') }} as authored_at,
@@ -125,6 +130,12 @@ final as (
         patient_id,
         encounter_id,
         requester_practitioner_id,
+
+        ---------- conditional references (resolved in int_medication_requests_deduplicated)
+        patient_identifier_system,
+        patient_identifier_value,
+        requester_practitioner_identifier_system,
+        requester_practitioner_identifier_value,
 
         ---------- codes
         request_status,

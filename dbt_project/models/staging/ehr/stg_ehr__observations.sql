@@ -9,12 +9,15 @@
 -- _dq_flags and quarantine_reason; never filters.
 -- ============================================================================
 
+{#- the coding an observation is read by: LOINC wherever it is in code.coding[], else the first -#}
+{% set observation_code_systems = ['http://loinc.org'] %}
+
 {% set observation_statuses = ['registered', 'preliminary', 'final', 'amended', 'corrected',
                                'cancelled', 'entered-in-error', 'unknown'] %}
 
 {% set rules =
     fhir_identity_rules('Observation', 'raw_observation_id')
-    + fhir_reference_rules('patient', 'patient_reference', 'patient_id', required=true)
+    + fhir_reference_rules('patient', 'patient_reference', 'patient_id', required=true, conditional=true)
     + [
         {'name': 'missing_code', 'quarantine': true,
          'when': "observation_code is null"},
@@ -57,9 +60,9 @@ renamed as (
         ---------- codes
         {{ json_text('resource', ['status']) }} as observation_status,
         {{ json_text('resource', ['category', 0, 'coding', 0, 'code']) }} as category_code,
-        {{ fhir_coding_field('resource', ['code', 'coding'], 'http://loinc.org', 'system') }} as observation_code_system,
-        {{ fhir_coding_field('resource', ['code', 'coding'], 'http://loinc.org', 'code') }} as observation_code,
-        {{ fhir_coding_field('resource', ['code', 'coding'], 'http://loinc.org', 'display') }} as observation_display,
+        {{ fhir_preferred_coding('resource', ['code'], observation_code_systems, 'system') }} as observation_code_system,
+        {{ fhir_preferred_coding('resource', ['code'], observation_code_systems, 'code') }} as observation_code,
+        {{ fhir_preferred_coding('resource', ['code'], observation_code_systems, 'display') }} as observation_display,
         {{ json_text('resource', ['interpretation', 0, 'coding', 0, 'code']) }} as interpretation_code,
 
         ---------- the observation's own value (raw text)
@@ -108,7 +111,7 @@ typed as (
 
         ---------- ids
         case when {{ regex_full_match('raw_observation_id', fhir_id_pattern()) }} then raw_observation_id end as observation_id,
-        {{ fhir_reference_id('patient_reference', 'Patient') }} as patient_id,
+        {{ fhir_reference('patient_reference', 'Patient', 'patient_id') }},
         {{ fhir_reference_id('encounter_reference', 'Encounter') }} as encounter_id,
 
         ---------- amounts
@@ -144,6 +147,10 @@ final as (
         observation_id,
         patient_id,
         encounter_id,
+
+        ---------- conditional references (resolved in int_observations_deduplicated)
+        patient_identifier_system,
+        patient_identifier_value,
 
         ---------- codes
         observation_status,
