@@ -201,3 +201,25 @@ def test_nothing_else_in_gold_changed(third_ehr: ThirdEhr) -> None:
     assert changed == {}, changed
     grown = {table for table in after if after[table] - before.get(table, Counter())}
     assert {"gold.fct_encounters", "gold.dim_patient", "gold.bridge_encounter_diagnosis"} <= grown
+
+
+def test_its_clinical_resources_reach_gold_with_conditional_references_resolved(
+    scenario: Scenario, third_ehr: ThirdEhr
+) -> None:
+    """Every medication order names its prescriber by NPI (a conditional reference)."""
+    orders, with_provider, rxnorm = query(
+        scenario.settings,
+        "select count(*), count(provider_key), count(*) filter (where is_rxnorm_coded)"
+        " from gold.fct_medication_orders where source_system = %s",
+        (SYSTEM,),
+    )[0]
+    assert orders > 0 and with_provider == orders and rxnorm == orders
+    for fact in ("fct_observations", "fct_immunizations"):
+        rows = query(
+            scenario.settings,
+            f"select count(*) from gold.{fact} as f"
+            " inner join gold.dim_patient as p on p.patient_key = f.patient_key"
+            " where f.source_system = %s",
+            (SYSTEM,),
+        )[0][0]
+        assert rows > 0, fact
