@@ -29,6 +29,7 @@ pytestmark = pytest.mark.e2e
 SYSTEM = THIRD_EHR["name"]
 PATIENTS = 80
 SNOMED = "http://snomed.info/sct"
+NPI = "http://hl7.org/fhir/sid/us-npi"
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 
 # entity -> (staging model, intermediate model that keeps one row per resource with versions_seen)
@@ -206,14 +207,39 @@ def test_nothing_else_in_gold_changed(third_ehr: ThirdEhr) -> None:
 def test_its_clinical_resources_reach_gold_with_conditional_references_resolved(
     scenario: Scenario, third_ehr: ThirdEhr
 ) -> None:
-    """Every medication order names its prescriber by NPI (a conditional reference)."""
-    orders, with_provider, rxnorm = query(
+    """Every medication order names its prescriber by NPI (a conditional reference): it resolves
+    when the export holds a practitioner with that NPI, and is kept, unresolved, when not."""
+    npis = {
+        identifier["value"]
+        for practitioner in _resources(third_ehr.export, "Practitioner")
+        for identifier in practitioner.get("identifier", [])
+        if identifier.get("system") == NPI
+    }
+    resolvable = {
+        order["id"]: order["requester"]["reference"].rpartition("|")[2] in npis
+        for order in _resources(third_ehr.export, "MedicationRequest")
+    }
+    resolved = dict(
+        query(
+            scenario.settings,
+            "select medication_request_id, requester_practitioner_id is not null"
+            " from silver.cdm_medication_requests where source_system = %s",
+            (SYSTEM,),
+        )
+    )
+    assert resolved == resolvable and sum(resolvable.values()) > 0
+    orders, with_provider, rxnorm, countable_resolved = query(
         scenario.settings,
-        "select count(*), count(provider_key), count(*) filter (where is_rxnorm_coded)"
-        " from gold.fct_medication_orders where source_system = %s",
-        (SYSTEM,),
+        """
+        select
+            count(*), count(provider_key), count(*) filter (where is_rxnorm_coded),
+            (select count(*) from silver.cdm_medication_requests
+             where source_system = %(s)s and is_countable and requester_practitioner_id is not null)
+        from gold.fct_medication_orders where source_system = %(s)s
+        """,
+        {"s": SYSTEM},
     )[0]
-    assert orders > 0 and with_provider == orders and rxnorm == orders
+    assert orders > 0 and rxnorm == orders and with_provider == countable_resolved
     for fact in ("fct_observations", "fct_immunizations"):
         rows = query(
             scenario.settings,
