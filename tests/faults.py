@@ -17,6 +17,7 @@ from pathlib import Path
 
 import psycopg
 
+from ingestion.ehr.registry import ENV_EHR_REGISTRY
 from warehouse.settings import Settings
 
 
@@ -30,6 +31,8 @@ def cli_env(settings: Settings, **extra: str) -> dict[str, str]:
         env["CAREHOUSE_DSN"] = settings.external_dsn
     if settings.configured_gold_key:
         env["CAREHOUSE_GOLD_KEY"] = settings.configured_gold_key
+    if registry := os.environ.get(ENV_EHR_REGISTRY):  # the warehouse's EHR systems (e.g. the e2e's third)
+        env[ENV_EHR_REGISTRY] = registry
     env.update(extra)
     return env
 
