@@ -137,3 +137,20 @@ def test_the_api_loader_searches_every_system_but_the_bulk_exporting_ones(tmp_pa
     assert registry.names == ("athena", "epic", "cerner")
     assert registry.names_arriving("fhir_api", "landing_files") == ("athena", "epic")
     assert registry.names_arriving("bulk_export") == ("cerner",)
+
+
+def test_the_great_expectations_suites_accept_every_registered_system(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from orchestration.checks.gx_suites import SUITES
+
+    monkeypatch.setenv(ENV_EHR_REGISTRY, str(_registry_with(tmp_path, CERNER)))
+    encounter_suites = [s for s in SUITES if s.table in ("ehr__encounter", "int_encounters_completed")]
+    assert len(encounter_suites) == 2
+    for suite in encounter_suites:
+        system_sets = [
+            set(e.value_set)
+            for e in suite.build_expectations()
+            if getattr(e, "column", None) in ("ehr_system", "source_system") and hasattr(e, "value_set")
+        ]
+        assert system_sets == [{"athena", "epic", "cerner"}], suite.check_name
