@@ -5,17 +5,31 @@
 -- meta.lastUpdated wins, ties broken by later batch_id, then later
 -- line_number (then source_file, for determinism). A missing lastUpdated
 -- loses to any dated version. versions_seen = usable staged rows of the key.
+-- Incremental: each build recomputes, from the full staging history, the
+-- keys that new loads touched or whose conditional references resolve
+-- differently since, and replaces them (delete+insert); see
+-- macros/incremental/touched_keys.sql.
 -- ============================================================================
 
 -- conditional-reference lookups: hash joins, whatever the fresh tables' estimates say
-{{ config(pre_hook="{{ carehouse.prefer_hash_joins() }}") }}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['source_system', 'encounter_id'],
+    indexes=[{'columns': ['source_system', 'encounter_id'], 'unique': true}, load_id_index()],
+    pre_hook="{{ carehouse.prefer_hash_joins() }}",
+) }}
+
+{% set references = [('patient', 'patient', 'Patient'), ('practitioner', 'practitioner', 'Practitioner'), ('organization', 'organization', 'Organization'), ('location', 'location', 'Location')] %}
 
 with
 
 usable as (
 
-    select * from {{ ref('stg_ehr__encounters') }}
-    where quarantine_reason is null
+    select staged.*
+    from {{ ref('stg_ehr__encounters') }} as staged
+    {{ touched_keys_join('staged', ref('stg_ehr__encounters'), ['source_system', 'encounter_id'], references) }}
+    where staged.quarantine_reason is null
 
 ),
 
@@ -33,7 +47,7 @@ resolved as (
 
     -- conditional references ('Practitioner?identifier=s|v') resolved on the
     -- referenced resources' identifiers; an unresolved one is kept and flagged
-    {{ resolve_references('ranked', [('patient', 'patient', 'Patient'), ('practitioner', 'practitioner', 'Practitioner'), ('organization', 'organization', 'Organization'), ('location', 'location', 'Location')]) }}
+    {{ resolve_references('ranked', references) }}
 
 ),
 

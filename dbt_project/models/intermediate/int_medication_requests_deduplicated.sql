@@ -4,17 +4,31 @@
 -- rows (quarantine_reason is null): the current version, picked by
 -- latest_version_rank (latest meta.lastUpdated, then later batch, later line).
 -- versions_seen = usable staged rows of the key.
+-- Incremental: each build recomputes, from the full staging history, the
+-- keys that new loads touched or whose conditional references resolve
+-- differently since, and replaces them (delete+insert); see
+-- macros/incremental/touched_keys.sql.
 -- ============================================================================
 
 -- conditional-reference lookups: hash joins, whatever the fresh tables' estimates say
-{{ config(pre_hook="{{ carehouse.prefer_hash_joins() }}") }}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['source_system', 'medication_request_id'],
+    indexes=[{'columns': ['source_system', 'medication_request_id'], 'unique': true}, load_id_index()],
+    pre_hook="{{ carehouse.prefer_hash_joins() }}",
+) }}
+
+{% set references = [('patient', 'patient', 'Patient'), ('requester', 'requester_practitioner', 'Practitioner')] %}
 
 with
 
 usable as (
 
-    select * from {{ ref('stg_ehr__medication_requests') }}
-    where quarantine_reason is null
+    select staged.*
+    from {{ ref('stg_ehr__medication_requests') }} as staged
+    {{ touched_keys_join('staged', ref('stg_ehr__medication_requests'), ['source_system', 'medication_request_id'], references) }}
+    where staged.quarantine_reason is null
 
 ),
 
@@ -32,7 +46,7 @@ resolved as (
 
     -- conditional references ('Practitioner?identifier=s|v') resolved on the
     -- referenced resources' identifiers; an unresolved one is kept and flagged
-    {{ resolve_references('ranked', [('patient', 'patient', 'Patient'), ('requester', 'requester_practitioner', 'Practitioner')]) }}
+    {{ resolve_references('ranked', references) }}
 
 ),
 

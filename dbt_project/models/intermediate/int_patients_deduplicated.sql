@@ -4,17 +4,31 @@
 -- latest meta.lastUpdated wins, ties broken by later batch_id, then later
 -- line_number (then source_file). versions_seen = usable staged rows of the
 -- key. patient_key is the same surrogate key the gold facts carry. PHI.
+-- Incremental: each build recomputes, from the full staging history, the
+-- keys that new loads touched or whose conditional references resolve
+-- differently since, and replaces them (delete+insert); see
+-- macros/incremental/touched_keys.sql.
 -- ============================================================================
 
 -- conditional-reference lookups: hash joins, whatever the fresh tables' estimates say
-{{ config(pre_hook="{{ carehouse.prefer_hash_joins() }}") }}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['source_system', 'patient_id'],
+    indexes=[{'columns': ['source_system', 'patient_id'], 'unique': true}, load_id_index()],
+    pre_hook="{{ carehouse.prefer_hash_joins() }}",
+) }}
+
+{% set references = [('general_practitioner', 'general_practitioner', 'Practitioner')] %}
 
 with
 
 usable as (
 
-    select * from {{ ref('stg_ehr__patients') }}
-    where quarantine_reason is null
+    select staged.*
+    from {{ ref('stg_ehr__patients') }} as staged
+    {{ touched_keys_join('staged', ref('stg_ehr__patients'), ['source_system', 'patient_id'], references) }}
+    where staged.quarantine_reason is null
 
 ),
 
@@ -32,7 +46,7 @@ resolved as (
 
     -- conditional references ('Practitioner?identifier=s|v') resolved on the
     -- referenced resources' identifiers; an unresolved one is kept and flagged
-    {{ resolve_references('ranked', [('general_practitioner', 'general_practitioner', 'Practitioner')]) }}
+    {{ resolve_references('ranked', references) }}
 
 ),
 

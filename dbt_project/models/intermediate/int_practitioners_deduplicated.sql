@@ -4,14 +4,26 @@
 -- rows (quarantine_reason is null): the current version, picked by
 -- latest_version_rank (latest meta.lastUpdated, then later batch, later line).
 -- versions_seen = usable staged rows of the key.
+-- Incremental: each build recomputes, from the full staging history, the
+-- keys that new loads touched and replaces them (delete+insert); see
+-- macros/incremental/touched_keys.sql.
 -- ============================================================================
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['source_system', 'practitioner_id'],
+    indexes=[{'columns': ['source_system', 'practitioner_id'], 'unique': true}, load_id_index()],
+) }}
 
 with
 
 usable as (
 
-    select * from {{ ref('stg_ehr__practitioners') }}
-    where quarantine_reason is null
+    select staged.*
+    from {{ ref('stg_ehr__practitioners') }} as staged
+    {{ touched_keys_join('staged', ref('stg_ehr__practitioners'), ['source_system', 'practitioner_id']) }}
+    where staged.quarantine_reason is null
 
 ),
 

@@ -3,7 +3,11 @@
 -- Every staged Patient line that cannot be used (quarantine_reason is not
 -- null), with the reason, all flags and the bronze lineage. PHI: silver only.
 -- count(bronze) = count(this) + sum(int_patients_deduplicated.versions_seen).
+-- Incremental: each build appends the quarantined staged lines of loads
+-- newer than the greatest _dlt_load_id already here.
 -- ============================================================================
+
+{{ config(materialized='incremental', incremental_strategy='append', indexes=[load_id_index()]) }}
 
 with
 
@@ -37,6 +41,7 @@ final as (
 
     from staged
     where quarantine_reason is not null
+        and {{ incremental_load_filter() }}
 
 )
 

@@ -4,7 +4,11 @@
 -- null), with the reason, all flags and the bronze lineage that locates the
 -- raw line (source_file + line_number in bronze.ehr__procedure).
 -- count(bronze) = count(this) + sum(int_procedures_deduplicated.versions_seen).
+-- Incremental: each build appends the quarantined staged lines of loads
+-- newer than the greatest _dlt_load_id already here.
 -- ============================================================================
+
+{{ config(materialized='incremental', incremental_strategy='append', indexes=[load_id_index()]) }}
 
 with
 
@@ -41,6 +45,7 @@ final as (
 
     from staged
     where quarantine_reason is not null
+        and {{ incremental_load_filter() }}
 
 )
 

@@ -6,7 +6,16 @@
 -- first category, criticality, recordedDate and the patient / encounter ids
 -- (a conditional patient reference is resolved in the int model).
 -- _dq_flags and quarantine_reason; never filters.
+-- Incremental: each build appends the lines of the completed bronze loads
+-- newer than the greatest _dlt_load_id already here (--full-refresh: all
+-- completed loads, the same rows); macros/incremental/incremental_loads.sql.
 -- ============================================================================
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    indexes=[load_id_index(), {'columns': ['source_system', 'allergy_intolerance_id']}],
+) }}
 
 {#- the coding a substance is read by, in this order wherever it is in code.coding[], else the first -#}
 {% set code_systems = ['http://snomed.info/sct', 'http://www.nlm.nih.gov/research/umls/rxnorm'] %}
@@ -40,6 +49,7 @@ with
 source as (
 
     select * from {{ source('ehr', 'ehr__allergyintolerance') }}
+    where {{ incremental_load_filter(completed_only=true) }}
 
 ),
 
@@ -80,7 +90,7 @@ renamed as (
 
 ),
 
-typed as (
+typed {{ materialized_cte() }} (
 
     select
         renamed.*,
@@ -99,7 +109,7 @@ typed as (
 
 ),
 
-validated as (
+validated {{ materialized_cte() }} (
 
     select
         typed.*,

@@ -4,7 +4,16 @@
 -- ICD-10-CM coding when there is one, else the first coding, e.g. SNOMED CT,
 -- with its code_system) with patient/encounter ids, _dq_flags and
 -- quarantine_reason. Never filters.
+-- Incremental: each build appends the lines of the completed bronze loads
+-- newer than the greatest _dlt_load_id already here (--full-refresh: all
+-- completed loads, the same rows); macros/incremental/incremental_loads.sql.
 -- ============================================================================
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    indexes=[load_id_index(), {'columns': ['source_system', 'condition_id']}],
+) }}
 
 {#- the coding a diagnosis is read by: ICD-10-CM wherever it is in code.coding[], else the first -#}
 {% set condition_code_systems = ['http://hl7.org/fhir/sid/icd-10-cm'] %}
@@ -30,6 +39,7 @@ with
 source as (
 
     select * from {{ source('ehr', 'ehr__condition') }}
+    where {{ incremental_load_filter(completed_only=true) }}
 
 ),
 
@@ -67,7 +77,7 @@ renamed as (
 
 ),
 
-typed as (
+typed {{ materialized_cte() }} (
 
     select
         renamed.*,
@@ -86,7 +96,7 @@ typed as (
 
 ),
 
-validated as (
+validated {{ materialized_cte() }} (
 
     select
         typed.*,

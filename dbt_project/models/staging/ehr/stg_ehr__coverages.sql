@@ -3,7 +3,16 @@
 -- One row per bronze Coverage line (athena + epic): the patient's insurance
 -- (type, payer, period, status), _dq_flags and quarantine_reason (null =
 -- usable). Never filters: count(stg) = count(bronze.ehr__coverage).
+-- Incremental: each build appends the lines of the completed bronze loads
+-- newer than the greatest _dlt_load_id already here (--full-refresh: all
+-- completed loads, the same rows); macros/incremental/incremental_loads.sql.
 -- ============================================================================
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    indexes=[load_id_index(), {'columns': ['source_system', 'coverage_id']}],
+) }}
 
 {% set coverage_statuses = ['active', 'cancelled', 'draft', 'entered-in-error'] %}
 {% set insurance_types = ['commercial', 'medicare', 'medicaid', 'self-pay'] %}
@@ -41,6 +50,7 @@ with
 source as (
 
     select * from {{ source('ehr', 'ehr__coverage') }}
+    where {{ incremental_load_filter(completed_only=true) }}
 
 ),
 
@@ -77,7 +87,7 @@ renamed as (
 
 ),
 
-typed as (
+typed {{ materialized_cte() }} (
 
     select
         renamed.*,
@@ -95,7 +105,7 @@ typed as (
 
 ),
 
-validated as (
+validated {{ materialized_cte() }} (
 
     select
         typed.*,

@@ -4,7 +4,16 @@
 -- reports with patient/encounter ids, times, and the free-text conclusion and
 -- narrative (PHI-ish: silver only), _dq_flags and quarantine_reason.
 -- Never filters.
+-- Incremental: each build appends the lines of the completed bronze loads
+-- newer than the greatest _dlt_load_id already here (--full-refresh: all
+-- completed loads, the same rows); macros/incremental/incremental_loads.sql.
 -- ============================================================================
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    indexes=[load_id_index(), {'columns': ['source_system', 'diagnostic_report_id']}],
+) }}
 
 {% set report_statuses = ['registered', 'partial', 'preliminary', 'final', 'amended', 'corrected',
                           'appended', 'cancelled', 'entered-in-error', 'unknown'] %}
@@ -35,6 +44,7 @@ with
 source as (
 
     select * from {{ source('ehr', 'ehr__diagnosticreport') }}
+    where {{ incremental_load_filter(completed_only=true) }}
 
 ),
 
@@ -78,7 +88,7 @@ renamed as (
 
 ),
 
-typed as (
+typed {{ materialized_cte() }} (
 
     select
         renamed.*,
@@ -97,7 +107,7 @@ typed as (
 
 ),
 
-validated as (
+validated {{ materialized_cte() }} (
 
     select
         typed.*,

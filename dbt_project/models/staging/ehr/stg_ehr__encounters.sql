@@ -3,7 +3,16 @@
 -- One row per bronze Encounter line (athena + epic): typed FHIR R4 fields,
 -- _dq_flags (every rule that fired) and quarantine_reason (null = usable).
 -- Never filters: count(stg) = count(bronze.ehr__encounter).
+-- Incremental: each build appends the lines of the completed bronze loads
+-- newer than the greatest _dlt_load_id already here (--full-refresh: all
+-- completed loads, the same rows); macros/incremental/incremental_loads.sql.
 -- ============================================================================
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    indexes=[load_id_index(), {'columns': ['source_system', 'encounter_id']}],
+) }}
 
 {% set rules =
     fhir_identity_rules('Encounter', 'raw_encounter_id')
@@ -41,6 +50,7 @@ with
 source as (
 
     select * from {{ source('ehr', 'ehr__encounter') }}
+    where {{ incremental_load_filter(completed_only=true) }}
 
 ),
 
@@ -92,7 +102,7 @@ renamed as (
 
 ),
 
-typed as (
+typed {{ materialized_cte() }} (
 
     select
         renamed.*,
@@ -115,7 +125,7 @@ typed as (
 
 ),
 
-validated as (
+validated {{ materialized_cte() }} (
 
     select
         typed.*,

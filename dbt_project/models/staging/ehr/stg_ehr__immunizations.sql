@@ -5,7 +5,16 @@
 -- not-done / entered-in-error) with the reason a dose was not given,
 -- occurrence time, patient and encounter ids. _dq_flags and
 -- quarantine_reason; never filters.
+-- Incremental: each build appends the lines of the completed bronze loads
+-- newer than the greatest _dlt_load_id already here (--full-refresh: all
+-- completed loads, the same rows); macros/incremental/incremental_loads.sql.
 -- ============================================================================
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    indexes=[load_id_index(), {'columns': ['source_system', 'immunization_id']}],
+) }}
 
 {#- the coding a vaccine is read by: CVX wherever it is in vaccineCode.coding[], else the first -#}
 {% set vaccine_code_systems = ['http://hl7.org/fhir/sid/cvx'] %}
@@ -37,6 +46,7 @@ with
 source as (
 
     select * from {{ source('ehr', 'ehr__immunization') }}
+    where {{ incremental_load_filter(completed_only=true) }}
 
 ),
 
@@ -74,7 +84,7 @@ renamed as (
 
 ),
 
-typed as (
+typed {{ materialized_cte() }} (
 
     select
         renamed.*,
@@ -93,7 +103,7 @@ typed as (
 
 ),
 
-validated as (
+validated {{ materialized_cte() }} (
 
     select
         typed.*,

@@ -2,7 +2,16 @@
 -- stg_ehr__locations
 -- One row per bronze Location line (athena + epic): id, name, managing
 -- organization, _dq_flags and quarantine_reason (null = usable). Never filters.
+-- Incremental: each build appends the lines of the completed bronze loads
+-- newer than the greatest _dlt_load_id already here (--full-refresh: all
+-- completed loads, the same rows); macros/incremental/incremental_loads.sql.
 -- ============================================================================
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    indexes=[load_id_index(), {'columns': ['source_system', 'location_id']}],
+) }}
 
 {% set rules =
     fhir_identity_rules('Location', 'raw_location_id')
@@ -21,6 +30,7 @@ with
 source as (
 
     select * from {{ source('ehr', 'ehr__location') }}
+    where {{ incremental_load_filter(completed_only=true) }}
 
 ),
 
@@ -59,7 +69,7 @@ renamed as (
 
 ),
 
-typed as (
+typed {{ materialized_cte() }} (
 
     select
         renamed.*,
@@ -70,7 +80,7 @@ typed as (
 
 ),
 
-validated as (
+validated {{ materialized_cte() }} (
 
     select
         typed.*,

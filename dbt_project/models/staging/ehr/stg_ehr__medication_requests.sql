@@ -9,7 +9,16 @@
 -- by medicationReference (a Medication resource carehouse does not model) is
 -- kept with a null code and flagged. _dq_flags and quarantine_reason; never
 -- filters.
+-- Incremental: each build appends the lines of the completed bronze loads
+-- newer than the greatest _dlt_load_id already here (--full-refresh: all
+-- completed loads, the same rows); macros/incremental/incremental_loads.sql.
 -- ============================================================================
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    indexes=[load_id_index(), {'columns': ['source_system', 'medication_request_id']}],
+) }}
 
 {#- the coding a drug is read by: RxNorm wherever it is in medicationCodeableConcept.coding[], else the first -#}
 {% set medication_code_systems = ['http://www.nlm.nih.gov/research/umls/rxnorm'] %}
@@ -49,6 +58,7 @@ with
 source as (
 
     select * from {{ source('ehr', 'ehr__medicationrequest') }}
+    where {{ incremental_load_filter(completed_only=true) }}
 
 ),
 
@@ -91,7 +101,7 @@ renamed as (
 
 ),
 
-typed as (
+typed {{ materialized_cte() }} (
 
     select
         renamed.*,
@@ -111,7 +121,7 @@ typed as (
 
 ),
 
-validated as (
+validated {{ materialized_cte() }} (
 
     select
         typed.*,

@@ -7,7 +7,16 @@
 -- panel (e.g. blood pressure 85354-9 with systolic 8480-6 / diastolic 8462-4),
 -- which cdm_observations turns into one row per component.
 -- _dq_flags and quarantine_reason; never filters.
+-- Incremental: each build appends the lines of the completed bronze loads
+-- newer than the greatest _dlt_load_id already here (--full-refresh: all
+-- completed loads, the same rows); macros/incremental/incremental_loads.sql.
 -- ============================================================================
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    indexes=[load_id_index(), {'columns': ['source_system', 'observation_id']}],
+) }}
 
 {#- the coding an observation is read by: LOINC wherever it is in code.coding[], else the first -#}
 {% set observation_code_systems = ['http://loinc.org'] %}
@@ -45,6 +54,7 @@ with
 source as (
 
     select * from {{ source('ehr', 'ehr__observation') }}
+    where {{ incremental_load_filter(completed_only=true) }}
 
 ),
 
@@ -104,7 +114,7 @@ renamed as (
 
 ),
 
-typed as (
+typed {{ materialized_cte() }} (
 
     select
         renamed.*,
@@ -129,7 +139,7 @@ typed as (
 
 ),
 
-validated as (
+validated {{ materialized_cte() }} (
 
     select
         typed.*,

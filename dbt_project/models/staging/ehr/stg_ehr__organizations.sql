@@ -2,7 +2,16 @@
 -- stg_ehr__organizations
 -- One row per bronze Organization line (athena + epic): id, name, type,
 -- _dq_flags and quarantine_reason (null = usable). Never filters.
+-- Incremental: each build appends the lines of the completed bronze loads
+-- newer than the greatest _dlt_load_id already here (--full-refresh: all
+-- completed loads, the same rows); macros/incremental/incremental_loads.sql.
 -- ============================================================================
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    indexes=[load_id_index(), {'columns': ['source_system', 'organization_id']}],
+) }}
 
 {% set rules =
     fhir_identity_rules('Organization', 'raw_organization_id')
@@ -18,6 +27,7 @@ with
 source as (
 
     select * from {{ source('ehr', 'ehr__organization') }}
+    where {{ incremental_load_filter(completed_only=true) }}
 
 ),
 
@@ -52,7 +62,7 @@ renamed as (
 
 ),
 
-typed as (
+typed {{ materialized_cte() }} (
 
     select
         renamed.*,
@@ -62,7 +72,7 @@ typed as (
 
 ),
 
-validated as (
+validated {{ materialized_cte() }} (
 
     select
         typed.*,

@@ -3,7 +3,16 @@
 -- One row per bronze Patient line (athena + epic): typed demographics (PHI:
 -- stays in silver), _dq_flags and quarantine_reason (null = usable).
 -- Never filters: count(stg) = count(bronze.ehr__patient).
+-- Incremental: each build appends the lines of the completed bronze loads
+-- newer than the greatest _dlt_load_id already here (--full-refresh: all
+-- completed loads, the same rows); macros/incremental/incremental_loads.sql.
 -- ============================================================================
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    indexes=[load_id_index(), {'columns': ['source_system', 'patient_id']}],
+) }}
 
 {% set rules =
     fhir_identity_rules('Patient', 'raw_patient_id')
@@ -31,6 +40,7 @@ with
 source as (
 
     select * from {{ source('ehr', 'ehr__patient') }}
+    where {{ incremental_load_filter(completed_only=true) }}
 
 ),
 
@@ -77,7 +87,7 @@ renamed as (
 
 ),
 
-typed as (
+typed {{ materialized_cte() }} (
 
     select
         renamed.*,
@@ -89,7 +99,7 @@ typed as (
 
 ),
 
-validated as (
+validated {{ materialized_cte() }} (
 
     select
         typed.*,

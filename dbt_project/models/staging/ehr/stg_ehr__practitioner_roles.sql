@@ -3,7 +3,16 @@
 -- One row per bronze PractitionerRole line (athena + epic): which practitioner
 -- works where (organization, location) in which specialty (the department),
 -- _dq_flags and quarantine_reason (null = usable). Never filters.
+-- Incremental: each build appends the lines of the completed bronze loads
+-- newer than the greatest _dlt_load_id already here (--full-refresh: all
+-- completed loads, the same rows); macros/incremental/incremental_loads.sql.
 -- ============================================================================
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    indexes=[load_id_index(), {'columns': ['source_system', 'practitioner_role_id']}],
+) }}
 
 {% set rules =
     fhir_identity_rules('PractitionerRole', 'raw_practitioner_role_id')
@@ -26,6 +35,7 @@ with
 source as (
 
     select * from {{ source('ehr', 'ehr__practitionerrole') }}
+    where {{ incremental_load_filter(completed_only=true) }}
 
 ),
 
@@ -62,7 +72,7 @@ renamed as (
 
 ),
 
-typed as (
+typed {{ materialized_cte() }} (
 
     select
         renamed.*,
@@ -86,7 +96,7 @@ typed as (
 
 ),
 
-validated as (
+validated {{ materialized_cte() }} (
 
     select
         typed.*,

@@ -2,7 +2,16 @@
 -- stg_ehr__practitioners
 -- One row per bronze Practitioner line (athena + epic): id, NPI, name,
 -- _dq_flags and quarantine_reason (null = usable). Never filters.
+-- Incremental: each build appends the lines of the completed bronze loads
+-- newer than the greatest _dlt_load_id already here (--full-refresh: all
+-- completed loads, the same rows); macros/incremental/incremental_loads.sql.
 -- ============================================================================
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    indexes=[load_id_index(), {'columns': ['source_system', 'practitioner_id']}],
+) }}
 
 {% set rules =
     fhir_identity_rules('Practitioner', 'raw_practitioner_id')
@@ -22,6 +31,7 @@ with
 source as (
 
     select * from {{ source('ehr', 'ehr__practitioner') }}
+    where {{ incremental_load_filter(completed_only=true) }}
 
 ),
 
@@ -58,7 +68,7 @@ renamed as (
 
 ),
 
-typed as (
+typed {{ materialized_cte() }} (
 
     select
         renamed.*,
@@ -68,7 +78,7 @@ typed as (
 
 ),
 
-validated as (
+validated {{ materialized_cte() }} (
 
     select
         typed.*,

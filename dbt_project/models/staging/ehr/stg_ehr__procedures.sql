@@ -3,7 +3,16 @@
 -- One row per bronze Procedure line of every EHR: the procedure code (CPT,
 -- else HCPCS, else SNOMED CT, else the first coding, with its code_system)
 -- with patient/encounter ids, _dq_flags and quarantine_reason. Never filters.
+-- Incremental: each build appends the lines of the completed bronze loads
+-- newer than the greatest _dlt_load_id already here (--full-refresh: all
+-- completed loads, the same rows); macros/incremental/incremental_loads.sql.
 -- ============================================================================
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    indexes=[load_id_index(), {'columns': ['source_system', 'procedure_id']}],
+) }}
 
 {% set procedure_statuses = ['preparation', 'in-progress', 'not-done', 'on-hold', 'stopped',
                              'completed', 'entered-in-error', 'unknown'] %}
@@ -34,6 +43,7 @@ with
 source as (
 
     select * from {{ source('ehr', 'ehr__procedure') }}
+    where {{ incremental_load_filter(completed_only=true) }}
 
 ),
 
@@ -70,7 +80,7 @@ renamed as (
 
 ),
 
-typed as (
+typed {{ materialized_cte() }} (
 
     select
         renamed.*,
@@ -88,7 +98,7 @@ typed as (
 
 ),
 
-validated as (
+validated {{ materialized_cte() }} (
 
     select
         typed.*,
