@@ -37,3 +37,34 @@
             then cast({{ safe_cast_integer('substr(' ~ account ~ ', 4)') }} as {{ dbt.type_string() }})
     end
 {%- endmacro %}
+
+{#- ---------------------------------------------------------------------------
+    Incremental builds of the payer files (macros/incremental/vanishing_keys.sql):
+
+    payer_month_partition(month_column): the (payer feed, month) a payer file
+        belongs to, a null month included, as a comparable row value.
+    touched_payer_months(staging_relation, month_column): a subquery, the
+        payer_month_partition of the staged rows of new loads: the files of
+        those payer months may have been superseded.
+    touched_payer_month_keys(staging_relation, month_column, key_columns): a
+        subquery, the distinct non-null key_columns of every staged row (any
+        file, superseded or not) of those payer months: the keys whose
+        current version may have changed.
+--------------------------------------------------------------------------- -#}
+{% macro payer_month_partition(month_column) -%}
+    payer_feed_code, coalesce({{ month_column }}, cast('0001-01-01' as date))
+{%- endmacro %}
+
+{% macro touched_payer_months(staging_relation, month_column) -%}
+    select distinct {{ carehouse.payer_month_partition(month_column) }}
+    from {{ staging_relation }}
+    where {{ carehouse.new_since_watermark() }}
+{%- endmacro %}
+
+{% macro touched_payer_month_keys(staging_relation, month_column, key_columns) -%}
+    select distinct {{ key_columns | join(', ') }}
+    from {{ staging_relation }}
+    where {{ key_columns | join(' is not null and ') }} is not null
+        and ({{ carehouse.payer_month_partition(month_column) }})
+            in ({{ carehouse.touched_payer_months(staging_relation, month_column) }})
+{%- endmacro %}

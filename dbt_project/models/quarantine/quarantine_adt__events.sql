@@ -6,7 +6,11 @@
 -- lineage that locates the raw record (source_file + line_number, or the
 -- broker's partition + offset). Nothing is dropped silently:
 -- count(bronze) = count(this) + sum(1 + int_adt_events_deduplicated.duplicate_records).
+-- Incremental: each build appends the quarantined staged rows of loads
+-- newer than the greatest _dlt_load_id already here.
 -- ============================================================================
+
+{{ config(materialized='incremental', incremental_strategy='append', indexes=[load_id_index()]) }}
 
 with
 
@@ -51,6 +55,7 @@ final as (
 
     from staged
     where quarantine_reason is not null
+        and {{ incremental_load_filter() }}
 
 )
 

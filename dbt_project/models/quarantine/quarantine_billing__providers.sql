@@ -4,6 +4,8 @@
 -- that fails the check digit, a missing id), with the bronze lineage. Older
 -- extracts are superseded, not quarantined: count(newest extracts in bronze)
 -- = count(this) + count(silver.int_billing_providers_current).
+-- Stays a table: it holds the newest extracts' rows only, which each day's
+-- extract replaces whole.
 -- ============================================================================
 
 with

@@ -4,7 +4,11 @@
 -- a second copy of a line inside one file, ...), from current and superseded
 -- files alike, with the values as sent and the bronze lineage.
 -- count(bronze) = count(this) + count(usable rows of stg_claims__claim_lines).
+-- Incremental: each build appends the quarantined staged rows of loads
+-- newer than the greatest _dlt_load_id already here.
 -- ============================================================================
+
+{{ config(materialized='incremental', incremental_strategy='append', indexes=[load_id_index()]) }}
 
 with
 
@@ -39,6 +43,7 @@ final as (
 
     from staged
     where quarantine_reason is not null
+        and {{ incremental_load_filter() }}
 
 )
 

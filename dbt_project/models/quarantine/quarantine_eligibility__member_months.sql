@@ -5,7 +5,18 @@
 -- files alike, with the values as sent and the bronze lineage.
 -- count(bronze) = count(this) + count(usable rows of
 -- stg_eligibility__member_months).
+-- Incremental (delete+insert by source_file): each build takes the
+-- quarantined staged rows of loads newer than the greatest _dlt_load_id here,
+-- and again those of the files here that were current (a newer file may have
+-- superseded them since: is_superseded changes).
 -- ============================================================================
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='source_file',
+    indexes=[load_id_index(), {'columns': ['source_file']}],
+) }}
 
 with
 
@@ -34,6 +45,12 @@ final as (
 
     from staged
     where quarantine_reason is not null
+        and (
+            {{ incremental_load_filter() }}
+            {% if is_incremental() %}
+            or source_file in (select source_file from {{ this }} where not is_superseded)
+            {% endif %}
+        )
 
 )
 

@@ -9,6 +9,7 @@
 -- duplicate of a dirty event adds one DUPLICATE_EVENT and nothing else.
 -- For the simulator's manifest these equal the injected counts per scenario
 -- (MISSING_FIELD = MISSING_PATIENT_ID + MISSING_EVENT_TYPE + MISSING_DEPARTMENT).
+-- Stays a table: a handful of counts over every staged record.
 -- ============================================================================
 
 {% set rules = adt_event_rules() %}

@@ -5,7 +5,18 @@
 -- offset: the first record (lowest partition, then offset -- macro
 -- adt_event_record_rank) is kept, the others are dropped and counted in
 -- duplicate_records. Flags and corrections of staging are kept as they are.
+-- Incremental (delete+insert by event_id): each build recomputes only the
+-- events that records of new bronze loads carry, from all their usable
+-- records (a re-sent copy may precede the kept one, and raises
+-- duplicate_records). An event never disappears: usable records only add up.
 -- ============================================================================
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='event_id',
+    indexes=[load_id_index(), {'columns': ['event_id']}, {'columns': ['stay_id']}],
+) }}
 
 with
 
@@ -13,6 +24,12 @@ usable as (
 
     select * from {{ ref('stg_adt__events') }}
     where quarantine_reason is null
+        {% if is_incremental() %}
+        and event_id in (
+            select event_id from {{ ref('stg_adt__events') }}
+            where {{ new_since_watermark() }}
+        )
+        {% endif %}
 
 ),
 

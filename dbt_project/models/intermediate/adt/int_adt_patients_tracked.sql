@@ -20,6 +20,9 @@
 --            starts after the current one (the snapshot's windows stay
 --            contiguous).
 -- Stays without a patient id are left out.
+-- Stays a table: one small row per ADT patient, read whole by the snapshot
+-- every build anyway, and a patient's values depend on all of their stays
+-- (a stay's patient id can still change when a later event fills it in).
 -- ============================================================================
 
 {% set tracked_columns = ['gender', 'age_band', 'insurance_type'] %}

@@ -10,20 +10,35 @@
 -- which only the DISCHARGE arrived gets one spell in the department it was
 -- discharged from. Spells cover the stay without gaps or overlaps: the
 -- basis of current occupancy and the midnight census.
+-- Incremental (delete+insert by stay_id): each build recomputes the spells of
+-- the stays int_adt_stays recomputed since (their _dlt_load_id, the newest
+-- load among the stay's records, is newer than the newest one here), from all
+-- their events. A stay keeps at least one spell.
 -- ============================================================================
 
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='stay_id',
+    indexes=[load_id_index(), {'columns': ['stay_id']}],
+) }}
+
 with
+
+stays as (
+
+    select stay_id, stay_key, hospital_id, admitted_at, released_at, _dlt_load_id
+    from {{ ref('int_adt_stays') }}
+    where {{ new_since_watermark() }}
+
+),
 
 events as (
 
     select * from {{ ref('int_adt_events_deduplicated') }}
-
-),
-
-stays as (
-
-    select stay_id, stay_key, hospital_id, admitted_at, released_at
-    from {{ ref('int_adt_stays') }}
+    {% if is_incremental() %}
+    where stay_id in (select stay_id from stays)
+    {% endif %}
 
 ),
 
@@ -82,7 +97,8 @@ spells as (
             else numbered.event_at
         end as started_at,
         coalesce(numbered.next_movement_at, stays.released_at) as ended_at,
-        numbered.next_movement_at is null and stays.released_at is not null as ends_with_discharge
+        numbered.next_movement_at is null and stays.released_at is not null as ends_with_discharge,
+        stays._dlt_load_id
     from numbered
     inner join stays
         on stays.stay_id = numbered.stay_id
@@ -114,7 +130,10 @@ final as (
 
         ---------- measures (UTC, so DST cannot skew them)
         cast({{ dbt.datediff(to_utc_timestamp('started_at'), to_utc_timestamp('ended_at'), 'minute') }}
-            as {{ dbt.type_bigint() }}) as minutes_in_department
+            as {{ dbt.type_bigint() }}) as minutes_in_department,
+
+        ---------- lineage (the newest load among the stay's records)
+        _dlt_load_id
 
     from spells
 

@@ -24,7 +24,25 @@
 --   _dq_flags      every flag raised on any of the stay's events, quarantined
 --                  ones included (in adt_event_rules order): a stay without
 --                  flags is clean.
+--   _dlt_load_id   the newest bronze load among the stay's records
+--                  (quarantined ones and re-sent copies included).
+-- Incremental (delete+insert by stay_id): each build recomputes only the
+-- stays that records of new bronze loads belong to, from all their events and
+-- records; _dlt_load_id is the watermark. A stay never disappears.
 -- ============================================================================
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='stay_id',
+    indexes=[load_id_index(), {'columns': ['stay_id']}],
+) }}
+
+{% set touched_stays %}
+    select stay_id from {{ ref('stg_adt__events') }}
+    where stay_id is not null
+        and {{ new_since_watermark() }}
+{% endset %}
 
 {% set rules = adt_event_rules() %}
 {#- the stay's flags: a rule fired on the stay when it fired on any of its events -#}
@@ -38,6 +56,9 @@ with
 events as (
 
     select * from {{ ref('int_adt_events_deduplicated') }}
+    {% if is_incremental() %}
+    where stay_id in ({{ touched_stays }})
+    {% endif %}
 
 ),
 
@@ -52,9 +73,13 @@ all_event_records as (
         source_file,
         line_number,
         _dq_flags,
-        quarantine_reason
+        quarantine_reason,
+        _dlt_load_id
     from {{ ref('stg_adt__events') }}
     where stay_id is not null
+        {% if is_incremental() %}
+        and stay_id in ({{ touched_stays }})
+        {% endif %}
 
 ),
 
@@ -71,6 +96,16 @@ first_event_records as (
 
 ),
 
+stay_loads as (
+
+    select
+        stay_id,
+        max({{ load_id_number('_dlt_load_id') }}) as last_load_id
+    from all_event_records
+    group by stay_id
+
+),
+
 stay_flags as (
 
     select
@@ -84,6 +119,8 @@ stay_flags as (
 
 ),
 
+-- every event carries its stay's anchor rank, last known department and first discharge
+-- (window functions, not self-joins: the joins' row estimates made them nested loops)
 ordered as (
 
     select
@@ -92,43 +129,29 @@ ordered as (
             partition by stay_id
             order by case when event_type = 'ADMISSION' then 0 else 1 end, event_at, kafka_partition, kafka_offset
         ) as anchor_rank,
-        row_number() over (
+        first_value(department) over (
             partition by stay_id
             order by case when department is null then 1 else 0 end, event_at desc, kafka_partition desc, kafka_offset desc
-        ) as department_recency,
-        case
-            when event_type = 'DISCHARGE' then row_number() over (
-                partition by stay_id, event_type
-                order by event_at, kafka_partition, kafka_offset
-            )
-        end as discharge_rank
+        ) as last_department,
+        first_value(event_type) over first_discharge = 'DISCHARGE' as has_discharge,
+        first_value(discharged_at) over first_discharge as first_discharged_at,
+        first_value(event_at) over first_discharge as first_discharge_event_at
     from events
+    window first_discharge as (
+        partition by stay_id
+        order by case when event_type = 'DISCHARGE' then 0 else 1 end, event_at, kafka_partition, kafka_offset
+    )
 
 ),
 
 anchors as (
 
-    select * from ordered
-    where anchor_rank = 1
-
-),
-
-last_departments as (
-
-    select stay_id, department
-    from ordered
-    where department_recency = 1 and department is not null
-
-),
-
-discharges as (
-
     select
-        stay_id,
-        discharged_at,
-        event_at as discharge_recorded_at
+        ordered.*,
+        case when has_discharge then first_discharged_at end as stay_discharged_at,
+        case when has_discharge then first_discharge_event_at end as discharge_recorded_at
     from ordered
-    where discharge_rank = 1
+    where anchor_rank = 1
 
 ),
 
@@ -167,14 +190,14 @@ stays as (
         -- the bed id names the true hospital even when hospital_id was invalid on every event
         coalesce(anchors.hospital_id, stay_totals.hospital_id, anchors.bed_hospital_id) as hospital_id,
         case when anchors.event_type = 'ADMISSION' then anchors.department end as admitting_department,
-        last_departments.department as current_department,
+        anchors.last_department as current_department,
 
         ---------- times
         coalesce(anchors.admitted_at, stay_totals.earliest_admitted_at, stay_totals.first_event_at) as admitted_at,
-        discharges.discharged_at,
-        discharges.discharge_recorded_at,
-        coalesce(discharges.discharged_at, discharges.discharge_recorded_at) as released_at,
-        discharges.stay_id is null as is_open,
+        anchors.stay_discharged_at as discharged_at,
+        anchors.discharge_recorded_at,
+        coalesce(anchors.stay_discharged_at, anchors.discharge_recorded_at) as released_at,
+        not anchors.has_discharge as is_open,
         stay_totals.last_event_at,
 
         ---------- clinical
@@ -195,18 +218,19 @@ stays as (
 
         ---------- flags of all of the stay's events
         {% for rule in rules -%}
-        coalesce(stay_flags.has_{{ rule.name }}, 0) as has_{{ rule.name }}{{ ',' if not loop.last }}
+        coalesce(stay_flags.has_{{ rule.name }}, 0) as has_{{ rule.name }},
         {% endfor %}
+
+        ---------- lineage
+        cast(stay_loads.last_load_id as {{ dbt.type_string() }}) as _dlt_load_id
 
     from anchors
     inner join stay_totals
         on stay_totals.stay_id = anchors.stay_id
-    left join last_departments
-        on last_departments.stay_id = anchors.stay_id
-    left join discharges
-        on discharges.stay_id = anchors.stay_id
     left join stay_flags
         on stay_flags.stay_id = anchors.stay_id
+    left join stay_loads
+        on stay_loads.stay_id = anchors.stay_id
 
 ),
 
@@ -261,7 +285,10 @@ final as (
         temperature_c,
 
         ---------- data quality
-        {{ dq_flags(stay_rules) }} as _dq_flags
+        {{ dq_flags(stay_rules) }} as _dq_flags,
+
+        ---------- lineage
+        _dlt_load_id
 
     from stays
 

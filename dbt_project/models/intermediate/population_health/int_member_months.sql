@@ -6,7 +6,23 @@
 -- once; a row whose account links to no patient stays one row per member).
 -- patient_key is the EHR patient key (system|patient id). The denominator of
 -- every per-member-per-month figure.
+-- Incremental: each build recomputes only the payer and eligibility months
+-- listed in the payer months new bronze loads touched (a newer roster may
+-- have replaced their file), from every current staged row of them; the
+-- pre-hook first deletes them (a member may be gone from the newer roster).
+-- _dlt_load_id (the kept listing's load) is the watermark.
 -- ============================================================================
+
+{% set touched_months = touched_payer_month_keys(ref('stg_eligibility__member_months'), 'file_month', ['payer_code', 'eligibility_month']) %}
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['payer_code', 'eligibility_month'],
+    indexes=[load_id_index(), {'columns': ['payer_code', 'eligibility_month']}],
+    pre_hook="{{ delete_touched_keys(['payer_code', 'eligibility_month'],
+        touched_payer_month_keys(ref('stg_eligibility__member_months'), 'file_month', ['payer_code', 'eligibility_month'])) }}",
+) }}
 
 with
 
@@ -26,6 +42,9 @@ member_rows as (
     from {{ ref('stg_eligibility__member_months') }}
     where quarantine_reason is null
         and not is_superseded
+        {% if is_incremental() %}
+        and (payer_code, eligibility_month) in ({{ touched_months }})
+        {% endif %}
 
 ),
 
@@ -46,7 +65,10 @@ final as (
         ---------- coverage
         eligibility_month,
         product,
-        plan_type
+        plan_type,
+
+        ---------- lineage (the kept listing's load)
+        _dlt_load_id
 
     from member_rows
     where listing_rank = 1

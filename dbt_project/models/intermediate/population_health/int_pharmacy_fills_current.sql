@@ -8,14 +8,70 @@
 -- patient_key is the EHR patient key (system|patient id), practitioner_key
 -- the EHR practitioner of that system with the prescriber's NPI (null when
 -- the EHR has no such practitioner).
+-- Incremental: each build recomputes only the fills (payer, rx_claim_id) that
+-- appear in the payer months new bronze loads touched (a newer file replaced
+-- their month's file, or a reversal arrived), from every current staged row of
+-- those fills (the pre-hook first deletes them: a fill may be gone now), and
+-- the fills here whose prescriber resolves to another practitioner today.
+-- _dlt_load_id (the kept row's load) is the watermark.
 -- ============================================================================
+
+{% set touched_fills = touched_payer_month_keys(ref('stg_pharmacy__fills'), 'file_month', ['payer_code', 'rx_claim_id']) %}
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['payer_code', 'rx_claim_id'],
+    indexes=[load_id_index(), {'columns': ['payer_code', 'rx_claim_id']}],
+    pre_hook="{{ delete_touched_keys(['payer_code', 'rx_claim_id'],
+        touched_payer_month_keys(ref('stg_pharmacy__fills'), 'file_month', ['payer_code', 'rx_claim_id'])) }}",
+) }}
 
 with
 
+practitioners as (
+
+    -- one practitioner per system and NPI (the first id, should an EHR ever repeat an NPI)
+    select
+        source_system,
+        npi,
+        practitioner_key,
+        row_number() over (
+            partition by source_system, npi
+            order by practitioner_id
+        ) as npi_rank
+    from {{ ref('cdm_practitioners') }}
+    where npi is not null
+
+),
+
+{% if is_incremental() %}
+-- the fills to recompute: those of the payer months new loads touched, and those whose
+-- prescriber resolves to another practitioner than when they were built
+touched as (
+
+    {{ touched_fills }}
+
+    union
+
+    select previous.payer_code, previous.rx_claim_id
+    from {{ this }} as previous
+    left join practitioners
+        on practitioners.source_system = previous.patient_system
+        and practitioners.npi = previous.prescriber_npi
+        and practitioners.npi_rank = 1
+    where previous.practitioner_key is distinct from practitioners.practitioner_key
+
+),
+
+{% endif %}
 current_rows as (
 
     select * from {{ ref('stg_pharmacy__fills') }}
     where not is_superseded
+        {% if is_incremental() %}
+        and (payer_code, rx_claim_id) in (select payer_code, rx_claim_id from touched)
+        {% endif %}
 
 ),
 
@@ -46,22 +102,6 @@ paid_fills as (
         and current_rows.claim_status = 'paid'
         and current_rows.rx_claim_id is not null
         and reversals.rx_claim_id is null
-
-),
-
-practitioners as (
-
-    -- one practitioner per system and NPI (the first id, should an EHR ever repeat an NPI)
-    select
-        source_system,
-        npi,
-        practitioner_key,
-        row_number() over (
-            partition by source_system, npi
-            order by practitioner_id
-        ) as npi_rank
-    from {{ ref('cdm_practitioners') }}
-    where npi is not null
 
 ),
 
@@ -101,7 +141,8 @@ final as (
         ---------- lineage
         fills.source_file,
         fills.file_date,
-        fills.batch_id
+        fills.batch_id,
+        fills._dlt_load_id
 
     from paid_fills as fills
     left join practitioners

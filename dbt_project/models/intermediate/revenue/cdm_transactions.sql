@@ -11,16 +11,24 @@
 -- but gets no patient_key: null in gold, never a key that points at no
 -- patient. "Known" is exactly what gold.dim_patient has a row for: a usable
 -- patient record, or the subject of a completed encounter (an inferred member).
+-- Incremental (delete+insert by source_system + transaction_id): each build
+-- recomputes the transactions that rows of new bronze loads carry (the
+-- pre-hook first deletes them: an earlier-dated copy may have made the kept
+-- row a duplicate), and those here whose department or EHR patient resolves
+-- differently today (a new billing extract, a new EHR patient).
+-- _dlt_load_id (the transaction row's load) is the watermark.
 -- ============================================================================
 
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['source_system', 'transaction_id'],
+    indexes=[load_id_index(), {'columns': ['source_system', 'transaction_id']}],
+    pre_hook="{{ delete_touched_keys(['source_system', 'transaction_id'],
+        touched_keys(ref('stg_billing__transactions'), ['source_system', 'transaction_id'])) }}",
+) }}
+
 with
-
-transactions as (
-
-    select * from {{ ref('stg_billing__transactions') }}
-    where quarantine_reason is null
-
-),
 
 ehr_patients as (
 
@@ -33,6 +41,39 @@ ehr_patients as (
 departments as (
 
     select source_system, dept_id, department_key from {{ ref('int_billing_departments_current') }}
+
+),
+
+{% if is_incremental() %}
+-- the transactions to recompute: those new loads carry, and those whose department or EHR
+-- patient resolves differently than when they were built
+touched as (
+
+    {{ touched_keys(ref('stg_billing__transactions'), ['source_system', 'transaction_id']) }}
+
+    union
+
+    select previous.source_system, previous.transaction_id
+    from {{ this }} as previous
+    left join departments
+        on departments.source_system = previous.source_system
+        and departments.dept_id = previous.dept_id
+    left join ehr_patients
+        on ehr_patients.source_system = previous.source_system
+        and ehr_patients.patient_id = previous.patient_id
+    where previous.department_key is distinct from departments.department_key
+        or previous.is_ehr_patient <> (ehr_patients.patient_id is not null)
+
+),
+
+{% endif %}
+transactions as (
+
+    select * from {{ ref('stg_billing__transactions') }}
+    where quarantine_reason is null
+        {% if is_incremental() %}
+        and (source_system, transaction_id) in (select source_system, transaction_id from touched)
+        {% endif %}
 
 ),
 
@@ -81,7 +122,10 @@ final as (
 
         ---------- data quality
         ehr_patients.patient_id is not null as is_ehr_patient,
-        transactions._dq_flags
+        transactions._dq_flags,
+
+        ---------- lineage
+        transactions._dlt_load_id
 
     from transactions
     left join departments

@@ -3,6 +3,8 @@
 -- The current billing departments: the newest full extract of each billing
 -- system, usable rows only, mapped to the network's hospital department
 -- (gold.dim_department) through hospital number + department code.
+-- Stays a table: a small current list (the newest extract of each system)
+-- that each day's extract replaces whole.
 -- ============================================================================
 
 with

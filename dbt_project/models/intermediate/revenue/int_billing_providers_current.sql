@@ -3,6 +3,8 @@
 -- The current billing provider roster: the newest full extract of each
 -- billing system, rows with a valid NPI only. provider_id is the EHR
 -- practitioner id of the same system, so practitioner_key is the EHR's key.
+-- Stays a table: a small current roster (the newest extract of each system)
+-- that each day's extract replaces whole.
 -- ============================================================================
 
 with

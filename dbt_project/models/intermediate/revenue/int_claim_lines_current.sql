@@ -5,7 +5,22 @@
 -- line and adjudication month (a line pending in one month's file is paid or
 -- denied in a later month's). charge_key links the line to the billing
 -- charge it claims (line_control_number = the charge's transaction id).
+-- Incremental: each build recomputes only the payer months that lines of new
+-- bronze loads belong to (their newest file may have changed), from every
+-- staged line of those months; the pre-hook first deletes them, as a re-sent
+-- file may drop lines. _dlt_load_id (the kept line's load) is the watermark.
 -- ============================================================================
+
+{% set touched %}{{ touched_payer_months(ref('stg_claims__claim_lines'), 'claim_month') }}{% endset %}
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['payer_feed_code', 'claim_month'],
+    indexes=[load_id_index(), {'columns': ['payer_feed_code', 'claim_month']}],
+    pre_hook="{{ delete_touched_keys(['payer_feed_code', 'claim_month'],
+        touched_payer_months(ref('stg_claims__claim_lines'), 'claim_month')) }}",
+) }}
 
 with
 
@@ -14,6 +29,9 @@ claim_lines as (
     select * from {{ ref('stg_claims__claim_lines') }}
     where quarantine_reason is null
         and not is_superseded
+        {% if is_incremental() %}
+        and ({{ payer_month_partition('claim_month') }}) in ({{ touched }})
+        {% endif %}
 
 ),
 
@@ -64,6 +82,7 @@ final as (
         claim_lines.source_file,
         claim_lines.file_date,
         claim_lines.row_number,
+        claim_lines._dlt_load_id,
         claim_lines._dq_flags
 
     from claim_lines

@@ -14,7 +14,16 @@
 --   missing patient id         -> the broker key (the feed keys by patient)
 --   missing department         -> from the bed id ('H3-SUR-15': SUR = Surgery)
 -- Never filters, never de-duplicates: count(stg) = count(bronze.adt__events).
+-- Incremental: each build appends the records of the completed bronze loads
+-- newer than the greatest _dlt_load_id here (--full-refresh: all completed
+-- loads, the same rows); macros/incremental/incremental_loads.sql.
 -- ============================================================================
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    indexes=[load_id_index(), {'columns': ['event_id']}, {'columns': ['stay_id']}],
+) }}
 
 {% set rules = adt_event_rules() %}
 
@@ -23,6 +32,7 @@ with
 source as (
 
     select * from {{ source('adt', 'adt__events') }}
+    where {{ incremental_load_filter(completed_only=true) }}
 
 ),
 
@@ -100,7 +110,7 @@ renamed as (
 
 ),
 
-typed as (
+typed {{ materialized_cte() }} (
 
     select
         renamed.*,
@@ -208,7 +218,7 @@ corrected_discharge as (
 
 ),
 
-validated as (
+validated {{ materialized_cte() }} (
 
     select
         corrected_discharge.*,

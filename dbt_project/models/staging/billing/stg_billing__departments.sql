@@ -4,7 +4,19 @@
 -- epic), typed, with is_latest_extract (the newest extract per system is the
 -- current list). Departments map to the network's hospital departments
 -- (seed hospital_departments) by hospital and department code. Never filters.
+-- Incremental (delete+insert by source_file): each build types the rows of
+-- the completed bronze loads newer than the greatest _dlt_load_id here, and
+-- re-flags the rows here that were the newest extract of a system the new
+-- rows belong to (copied from this table): only they can stop being the
+-- newest. --full-refresh gives the same rows.
 -- ============================================================================
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='source_file',
+    indexes=[load_id_index(), {'columns': ['source_file']}],
+) }}
 
 {% set rules = [
     {'name': 'missing_id', 'quarantine': true,
@@ -13,11 +25,31 @@
      'when': "raw_hospital_id is not null and hospital_id is null"},
 ] %}
 
+{% set staged_columns %}
+        ---------- ids
+        source_system,
+        dept_id,
+        hospital_id,
+
+        ---------- attributes
+        dept_name,
+        department_code,
+        source_modified_at,
+
+        ---------- data quality
+        _dq_flags,
+        quarantine_reason,
+
+        ---------- lineage
+        {{ feed_lineage_columns() }}
+{% endset %}
+
 with
 
 source as (
 
     select * from {{ source('billing', 'billing__departments') }}
+    where {{ incremental_load_filter(completed_only=true) }}
 
 ),
 
@@ -48,8 +80,7 @@ typed as (
     select
         renamed.*,
         {{ safe_cast_integer('raw_hospital_id') }} as hospital_id,
-        {{ safe_cast_timestamptz('raw_modified_at') }} as source_modified_at,
-        file_date = max(file_date) over (partition by source_system) as is_latest_extract
+        {{ safe_cast_timestamptz('raw_modified_at') }} as source_modified_at
     from renamed
 
 ),
@@ -64,28 +95,44 @@ validated as (
 
 ),
 
+staged as (
+
+    select
+        {{ staged_columns }}
+    from validated
+
+),
+
+{% if is_incremental() %}
+-- the newest extract here of each system the new rows belong to (it may stop being the newest)
+latest_extracts as (
+
+    select
+        {{ staged_columns }}
+    from {{ this }}
+    where is_latest_extract
+        and source_system in (select source_system from staged)
+
+),
+
+{% endif %}
+candidates as (
+
+    select * from staged
+    {% if is_incremental() %}
+    union all
+    select * from latest_extracts
+    {% endif %}
+
+),
+
 final as (
 
     select
-        ---------- ids
-        source_system,
-        dept_id,
-        hospital_id,
-
-        ---------- attributes
-        dept_name,
-        department_code,
-        source_modified_at,
-
-        ---------- data quality
-        is_latest_extract,
-        _dq_flags,
-        quarantine_reason,
-
-        ---------- lineage
-        {{ feed_lineage_columns() }}
-
-    from validated
+        candidates.*,
+        -- the newest extract of each system is the current list
+        file_date = max(file_date) over (partition by source_system) as is_latest_extract
+    from candidates
 
 )
 

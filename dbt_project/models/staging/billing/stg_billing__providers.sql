@@ -4,7 +4,19 @@
 -- epic), typed, with the NPI check (10 digits, Luhn check digit) and
 -- is_latest_extract: only the newest extract of each system is the current
 -- roster (older extracts stay for audit). Never filters.
+-- Incremental (delete+insert by source_file): each build types the rows of
+-- the completed bronze loads newer than the greatest _dlt_load_id here, and
+-- re-flags the rows here that were the newest extract of a system the new
+-- rows belong to (copied from this table): only they can stop being the
+-- newest. --full-refresh gives the same rows.
 -- ============================================================================
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='source_file',
+    indexes=[load_id_index(), {'columns': ['source_file']}],
+) }}
 
 {% set rules = [
     {'name': 'missing_id', 'quarantine': true,
@@ -13,11 +25,34 @@
      'when': "not is_npi_valid"},
 ] %}
 
+{% set staged_columns %}
+        ---------- ids
+        source_system,
+        provider_id,
+        npi,
+        dept_id,
+
+        ---------- attributes
+        first_name,
+        last_name,
+        specialty,
+        source_modified_at,
+
+        ---------- data quality
+        is_npi_valid,
+        _dq_flags,
+        quarantine_reason,
+
+        ---------- lineage
+        {{ feed_lineage_columns() }}
+{% endset %}
+
 with
 
 source as (
 
     select * from {{ source('billing', 'billing__providers') }}
+    where {{ incremental_load_filter(completed_only=true) }}
 
 ),
 
@@ -50,8 +85,7 @@ typed as (
     select
         renamed.*,
         {{ is_valid_npi('npi') }} as is_npi_valid,
-        {{ safe_cast_timestamptz('raw_modified_at') }} as source_modified_at,
-        file_date = max(file_date) over (partition by source_system) as is_latest_extract
+        {{ safe_cast_timestamptz('raw_modified_at') }} as source_modified_at
     from renamed
 
 ),
@@ -66,31 +100,44 @@ validated as (
 
 ),
 
+staged as (
+
+    select
+        {{ staged_columns }}
+    from validated
+
+),
+
+{% if is_incremental() %}
+-- the newest extract here of each system the new rows belong to (it may stop being the newest)
+latest_extracts as (
+
+    select
+        {{ staged_columns }}
+    from {{ this }}
+    where is_latest_extract
+        and source_system in (select source_system from staged)
+
+),
+
+{% endif %}
+candidates as (
+
+    select * from staged
+    {% if is_incremental() %}
+    union all
+    select * from latest_extracts
+    {% endif %}
+
+),
+
 final as (
 
     select
-        ---------- ids
-        source_system,
-        provider_id,
-        npi,
-        dept_id,
-
-        ---------- attributes
-        first_name,
-        last_name,
-        specialty,
-        source_modified_at,
-
-        ---------- data quality
-        is_npi_valid,
-        is_latest_extract,
-        _dq_flags,
-        quarantine_reason,
-
-        ---------- lineage
-        {{ feed_lineage_columns() }}
-
-    from validated
+        candidates.*,
+        -- the newest extract of each system is the current list
+        file_date = max(file_date) over (partition by source_system) as is_latest_extract
+    from candidates
 
 )
 

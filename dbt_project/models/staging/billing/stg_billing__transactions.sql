@@ -12,7 +12,23 @@
 -- the link to the patient is lost. Whether the EHR knows the patient is a
 -- question across sources, answered in cdm_transactions.
 -- Never filters: count(stg) = count(bronze.billing__transactions).
+-- Incremental (delete+insert by bronze row): each build types the rows of the
+-- completed bronze loads newer than the greatest _dlt_load_id here, and
+-- re-ranks the copies already here of the same transaction ids (copied from
+-- this table): a copy arriving in a batch dated before theirs becomes the
+-- first arrival, and their flags change. --full-refresh gives the same rows.
 -- ============================================================================
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['source_file', 'row_number'],
+    indexes=[
+        load_id_index(),
+        {'columns': ['source_file', 'row_number']},
+        {'columns': ['source_system', 'transaction_id']},
+    ],
+) }}
 
 {% set transaction_types = ['CHARGE', 'PAYMENT', 'ADJUSTMENT', 'WRITE_OFF'] %}
 
@@ -35,11 +51,49 @@
      'when': "patient_id is null"},
 ] %}
 
+{% set staged_columns %}
+        ---------- ids
+        source_system,
+        transaction_id,
+        charge_id,
+        account_number,
+        patient_id,
+        encounter_id,
+        provider_id,
+        dept_id,
+        charge_line_number,
+
+        ---------- codes
+        transaction_type,
+        cpt_code,
+        payer_code,
+        payment_source,
+
+        ---------- dates
+        service_date,
+        posting_date,
+        source_modified_at,
+
+        ---------- amounts
+        amount,
+        ar_amount,
+
+        ---------- data quality
+        raw_service_date,
+        raw_posting_date,
+        raw_amount,
+        raw_patient_id,
+
+        ---------- lineage
+        {{ feed_lineage_columns() }}
+{% endset %}
+
 with
 
 source as (
 
     select * from {{ source('billing', 'billing__transactions') }}
+    where {{ incremental_load_filter(completed_only=true) }}
 
 ),
 
@@ -76,7 +130,7 @@ renamed as (
 
 ),
 
-typed as (
+typed {{ materialized_cte() }} (
 
     select
         renamed.*,
@@ -94,25 +148,75 @@ typed as (
         case
             when {{ regex_full_match('trim(raw_patient_id)', '^\\d{1,9}$') }}
                 then cast(cast(trim(raw_patient_id) as {{ dbt.type_int() }}) as {{ dbt.type_string() }})
-        end as patient_id,
+        end as patient_id
 
+    from renamed
+
+),
+
+staged as (
+
+    select
+        {{ staged_columns }}
+    from (
+        select
+            typed.*,
+            cast(case when transaction_type = 'CHARGE' then amount else -amount end as {{ dbt.type_numeric() }}) as ar_amount
+        from typed
+    ) as signed
+
+),
+
+{% if is_incremental() %}
+-- the copies already here of the transactions the new rows carry (their arrival rank may change)
+earlier_copies as (
+
+    select
+        {{ staged_columns }}
+    from {{ this }}
+    where (source_system, transaction_id) in (select source_system, transaction_id from staged)
+
+    union all
+
+    select
+        {{ staged_columns }}
+    from {{ this }}
+    where transaction_id is null
+        and source_system in (select source_system from staged where transaction_id is null)
+
+),
+
+{% endif %}
+candidates as (
+
+    select * from staged
+    {% if is_incremental() %}
+    union all
+    select * from earlier_copies
+    {% endif %}
+
+),
+
+ranked as (
+
+    select
+        candidates.*,
         ---------- arrival order of each transaction id (1 = first received)
         row_number() over (
             partition by source_system, transaction_id
             order by file_date, source_file, row_number
         ) as arrival_rank
-
-    from renamed
+    from candidates
 
 ),
 
 validated as (
 
     select
-        typed.*,
+        ranked.*,
         {{ dq_flags(rules) }} as _dq_flags,
         {{ quarantine_reason(rules) }} as quarantine_reason
-    from typed
+    from ranked
 
 ),
 
@@ -143,7 +247,7 @@ final as (
 
         ---------- amounts
         amount,
-        cast(case when transaction_type = 'CHARGE' then amount else -amount end as {{ dbt.type_numeric() }}) as ar_amount,
+        ar_amount,
 
         ---------- data quality
         _dq_flags,

@@ -7,7 +7,24 @@
 -- a file that a newer file of the same payer and month replaced (resubmitted
 -- or delivered twice): superseded rows are valid, just not current.
 -- quarantine_reason (null = usable); never filters.
+-- Incremental (delete+insert by source_file): each build types the lines of
+-- the completed bronze loads newer than the greatest _dlt_load_id here, and
+-- re-flags the current (not yet superseded) files of the payer months those
+-- lines belong to, copied from this table: a newer file can only supersede a
+-- current one (macro is_superseded_payer_file, see payer_files.sql).
+-- --full-refresh gives the same rows.
 -- ============================================================================
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='source_file',
+    indexes=[
+        load_id_index(),
+        {'columns': ['source_file']},
+        {'columns': ['payer_feed_code', 'claim_month']},
+    ],
+) }}
 
 {% set source_relation = source('claims', 'claims__claim_lines') %}
 {% set claim_statuses = ['paid', 'denied', 'pending', 'adjusted'] %}
@@ -27,11 +44,52 @@
      'when': "copy_rank > 1"},
 ] %}
 
+{% set staged_columns %}
+        ---------- ids
+        payer_feed_code,
+        claim_id,
+        claim_line,
+        billing_system,
+        line_control_number,
+        patient_account,
+        provider_npi,
+
+        ---------- codes
+        claim_status,
+        denial_reason_code,
+        plan_type,
+
+        ---------- dates
+        claim_month,
+        service_date,
+        submitted_date,
+        paid_date,
+
+        ---------- amounts
+        billed_amount,
+        allowed_amount,
+        paid_amount,
+
+        ---------- data quality
+        _dq_flags,
+        quarantine_reason,
+        raw_service_date,
+        raw_submitted_date,
+        raw_paid_date,
+        raw_billed_amount,
+        raw_allowed_amount,
+        raw_paid_amount,
+
+        ---------- lineage
+        {{ feed_lineage_columns() }}
+{% endset %}
+
 with
 
 source as (
 
     select * from {{ source_relation }}
+    where {{ incremental_load_filter(completed_only=true) }}
 
 ),
 
@@ -69,7 +127,7 @@ renamed as (
 
 ),
 
-typed as (
+typed {{ materialized_cte() }} (
 
     select
         renamed.*,
@@ -102,61 +160,58 @@ typed as (
 
 ),
 
-validated as (
+validated {{ materialized_cte() }} (
 
     select
         typed.*,
         {{ dq_flags(rules) }} as _dq_flags,
-        {{ quarantine_reason(rules) }} as quarantine_reason,
-        -- the newest file (arrival day, then batch) of a payer and month replaces every earlier one
-        {{ is_superseded_payer_file('claim_month') }} as is_superseded
+        {{ quarantine_reason(rules) }} as quarantine_reason
     from typed
+
+),
+
+staged as (
+
+    select
+        {{ staged_columns }}
+    from validated
+
+),
+
+{% if is_incremental() %}
+-- the current files of the payer months of the new lines (their flag may flip)
+current_files as (
+
+    select
+        {{ staged_columns }}
+    from {{ this }} as previous
+    where not previous.is_superseded
+        and exists (
+            select 1 from staged
+            where staged.payer_feed_code = previous.payer_feed_code
+                and staged.claim_month is not distinct from previous.claim_month
+        )
+
+),
+
+{% endif %}
+candidates as (
+
+    select * from staged
+    {% if is_incremental() %}
+    union all
+    select * from current_files
+    {% endif %}
 
 ),
 
 final as (
 
     select
-        ---------- ids
-        payer_feed_code,
-        claim_id,
-        claim_line,
-        billing_system,
-        line_control_number,
-        patient_account,
-        provider_npi,
-
-        ---------- codes
-        claim_status,
-        denial_reason_code,
-        plan_type,
-
-        ---------- dates
-        claim_month,
-        service_date,
-        submitted_date,
-        paid_date,
-
-        ---------- amounts
-        billed_amount,
-        allowed_amount,
-        paid_amount,
-
-        ---------- data quality
-        is_superseded,
-        _dq_flags,
-        quarantine_reason,
-        raw_service_date,
-        raw_submitted_date,
-        raw_paid_date,
-        raw_billed_amount,
-        raw_allowed_amount,
-        raw_paid_amount,
-
-        ---------- lineage
-        {{ feed_lineage_columns() }}
-
-    from validated
+        candidates.*,
+        -- the newest file (arrival day, then batch) of a payer and month replaces every earlier one
+        {{ is_superseded_payer_file('claim_month') }} as is_superseded
+    from candidates
 
 )
 

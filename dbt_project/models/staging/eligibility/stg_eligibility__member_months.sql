@@ -8,7 +8,25 @@
 -- (ATH/EPC + 7 digits) links to the EHR patient: patient_system + patient_id
 -- (the digits without leading zeros, as the EHR's FHIR id).
 -- quarantine_reason (null = usable); never filters.
+-- Incremental (delete+insert by source_file): each build types the lines of
+-- the completed bronze loads newer than the greatest _dlt_load_id here, and
+-- re-flags the current (not yet superseded) files of the payer months those
+-- lines belong to, copied from this table: a newer file can only supersede a
+-- current one (macro is_superseded_payer_file, see payer_files.sql).
+-- --full-refresh gives the same rows.
 -- ============================================================================
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='source_file',
+    indexes=[
+        load_id_index(),
+        {'columns': ['source_file']},
+        {'columns': ['payer_feed_code', 'file_month']},
+        {'columns': ['payer_code', 'eligibility_month']},
+    ],
+) }}
 
 {% set rules = [
     {'name': 'invalid_date', 'quarantine': true,
@@ -17,11 +35,38 @@
      'when': "copy_rank > 1"},
 ] %}
 
+{% set staged_columns %}
+        ---------- ids
+        payer_code,
+        payer_feed_code,
+        member_id,
+        patient_account,
+        patient_system,
+        patient_id,
+
+        ---------- codes
+        product,
+        plan_type,
+
+        ---------- dates
+        file_month,
+        eligibility_month,
+
+        ---------- data quality
+        _dq_flags,
+        quarantine_reason,
+        raw_eligibility_month,
+
+        ---------- lineage
+        {{ feed_lineage_columns() }}
+{% endset %}
+
 with
 
 source as (
 
     select * from {{ source('eligibility', 'eligibility__member_months') }}
+    where {{ incremental_load_filter(completed_only=true) }}
 
 ),
 
@@ -48,7 +93,7 @@ renamed as (
 
 ),
 
-typed as (
+typed {{ materialized_cte() }} (
 
     select
         renamed.*,
@@ -71,47 +116,58 @@ typed as (
 
 ),
 
-validated as (
+validated {{ materialized_cte() }} (
 
     select
         typed.*,
         {{ dq_flags(rules) }} as _dq_flags,
-        {{ quarantine_reason(rules) }} as quarantine_reason,
-        -- the newest file (arrival day, then batch) of a payer and month replaces every earlier one
-        {{ is_superseded_payer_file('file_month') }} as is_superseded
+        {{ quarantine_reason(rules) }} as quarantine_reason
     from typed
+
+),
+
+staged as (
+
+    select
+        {{ staged_columns }}
+    from validated
+
+),
+
+{% if is_incremental() %}
+-- the current files of the payer months of the new lines (their flag may flip)
+current_files as (
+
+    select
+        {{ staged_columns }}
+    from {{ this }} as previous
+    where not previous.is_superseded
+        and exists (
+            select 1 from staged
+            where staged.payer_feed_code = previous.payer_feed_code
+                and staged.file_month is not distinct from previous.file_month
+        )
+
+),
+
+{% endif %}
+candidates as (
+
+    select * from staged
+    {% if is_incremental() %}
+    union all
+    select * from current_files
+    {% endif %}
 
 ),
 
 final as (
 
     select
-        ---------- ids
-        payer_code,
-        payer_feed_code,
-        member_id,
-        patient_account,
-        patient_system,
-        patient_id,
-
-        ---------- codes
-        product,
-        plan_type,
-
-        ---------- dates
-        file_month,
-        eligibility_month,
-
-        ---------- data quality
-        is_superseded,
-        _dq_flags,
-        quarantine_reason,
-        raw_eligibility_month,
-
-        ---------- lineage
-        {{ feed_lineage_columns() }}
-
-    from validated
+        candidates.*,
+        -- the newest file (arrival day, then batch) of a payer and month replaces every earlier one
+        {{ is_superseded_payer_file('file_month') }} as is_superseded
+    from candidates
 
 )
 

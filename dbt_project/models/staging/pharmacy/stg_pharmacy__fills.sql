@@ -9,7 +9,25 @@
 -- account (ATH/EPC + 7 digits) links to the EHR patient: patient_system +
 -- patient_id (the digits without leading zeros, as the EHR's FHIR id).
 -- quarantine_reason (null = usable); never filters.
+-- Incremental (delete+insert by source_file): each build types the lines of
+-- the completed bronze loads newer than the greatest _dlt_load_id here, and
+-- re-flags the current (not yet superseded) files of the payer months those
+-- lines belong to, copied from this table: a newer file can only supersede a
+-- current one (macro is_superseded_payer_file, see payer_files.sql).
+-- --full-refresh gives the same rows.
 -- ============================================================================
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='source_file',
+    indexes=[
+        load_id_index(),
+        {'columns': ['source_file']},
+        {'columns': ['payer_feed_code', 'file_month']},
+        {'columns': ['payer_code', 'rx_claim_id']},
+    ],
+) }}
 
 {% set rules = [
     {'name': 'invalid_date', 'quarantine': true,
@@ -26,11 +44,53 @@
      'when': "copy_rank > 1"},
 ] %}
 
+{% set staged_columns %}
+        ---------- ids
+        payer_code,
+        payer_feed_code,
+        rx_claim_id,
+        member_id,
+        patient_account,
+        patient_system,
+        patient_id,
+        prescriber_npi,
+
+        ---------- codes
+        claim_status,
+        ndc,
+        drug_name,
+        therapeutic_class,
+
+        ---------- dates
+        file_month,
+        fill_date,
+        fill_month,
+
+        ---------- amounts
+        days_supply,
+        quantity,
+        paid_amount,
+        patient_paid_amount,
+
+        ---------- data quality
+        _dq_flags,
+        quarantine_reason,
+        raw_fill_date,
+        raw_days_supply,
+        raw_quantity,
+        raw_paid_amount,
+        raw_patient_paid_amount,
+
+        ---------- lineage
+        {{ feed_lineage_columns() }}
+{% endset %}
+
 with
 
 source as (
 
     select * from {{ source('pharmacy', 'pharmacy__fills') }}
+    where {{ incremental_load_filter(completed_only=true) }}
 
 ),
 
@@ -65,7 +125,7 @@ renamed as (
 
 ),
 
-typed as (
+typed {{ materialized_cte() }} (
 
     select
         renamed.*,
@@ -94,63 +154,59 @@ typed as (
 
 ),
 
-validated as (
+validated {{ materialized_cte() }} (
 
     select
         typed.*,
         cast({{ dbt.date_trunc('month', 'fill_date') }} as date) as fill_month,
         {{ dq_flags(rules) }} as _dq_flags,
-        {{ quarantine_reason(rules) }} as quarantine_reason,
-        -- the newest file (arrival day, then batch) of a payer and fill month replaces every earlier one
-        {{ is_superseded_payer_file('file_month') }} as is_superseded
+        {{ quarantine_reason(rules) }} as quarantine_reason
     from typed
+
+),
+
+staged as (
+
+    select
+        {{ staged_columns }}
+    from validated
+
+),
+
+{% if is_incremental() %}
+-- the current files of the payer months the new lines belong to (their flag may flip)
+current_files as (
+
+    select
+        {{ staged_columns }}
+    from {{ this }} as previous
+    where not previous.is_superseded
+        and exists (
+            select 1 from staged
+            where staged.payer_feed_code = previous.payer_feed_code
+                and staged.file_month is not distinct from previous.file_month
+        )
+
+),
+
+{% endif %}
+candidates as (
+
+    select * from staged
+    {% if is_incremental() %}
+    union all
+    select * from current_files
+    {% endif %}
 
 ),
 
 final as (
 
     select
-        ---------- ids
-        payer_code,
-        payer_feed_code,
-        rx_claim_id,
-        member_id,
-        patient_account,
-        patient_system,
-        patient_id,
-        prescriber_npi,
-
-        ---------- codes
-        claim_status,
-        ndc,
-        drug_name,
-        therapeutic_class,
-
-        ---------- dates
-        file_month,
-        fill_date,
-        fill_month,
-
-        ---------- amounts
-        days_supply,
-        quantity,
-        paid_amount,
-        patient_paid_amount,
-
-        ---------- data quality
-        is_superseded,
-        _dq_flags,
-        quarantine_reason,
-        raw_fill_date,
-        raw_days_supply,
-        raw_quantity,
-        raw_paid_amount,
-        raw_patient_paid_amount,
-
-        ---------- lineage
-        {{ feed_lineage_columns() }}
-
-    from validated
+        candidates.*,
+        -- the newest file (arrival day, then batch) of a payer and fill month replaces every earlier one
+        {{ is_superseded_payer_file('file_month') }} as is_superseded
+    from candidates
 
 )
 

@@ -4,6 +4,8 @@
 -- chapter, block, category, subcategory, extended subcategory), renamed and
 -- typed. Reference data, not a source system feed: no quarantine, the source
 -- tests (unique, not null code) guard it. Never filters.
+-- Stays a table: bronze holds one row per code (the load merges on code),
+-- so it does not grow with history.
 -- ============================================================================
 
 with
