@@ -1,13 +1,18 @@
 """Gold for analysts and cheaper builds, on the scenario's warehouse: every fact and bridge has
 btree indexes on its foreign and date keys, no constraint or index is named after dbt's temporary
-relation, every table was analyzed by its build."""
+relation, every table was analyzed by its build; production builds run no unit test, and the
+unit tests pass when the test suite runs them (here, once)."""
 
 from __future__ import annotations
+
+import json
 
 import psycopg
 import pytest
 
 from tests.e2e.conftest import Scenario
+from tests.faults import run_cli
+from warehouse.settings import Settings
 
 pytestmark = pytest.mark.e2e
 
@@ -87,3 +92,33 @@ def test_no_constraint_is_named_after_the_temporary_relation(scenario: Scenario)
 
 def test_every_built_table_was_analyzed(scenario: Scenario) -> None:
     assert never_analyzed(scenario.settings.dsn) == []
+
+
+def test_production_builds_run_no_unit_test(scenario: Scenario) -> None:
+    kept = list(scenario.settings.dbt_runs_dir.glob("*/run_results.json"))
+    assert kept
+    ran = [r["unique_id"] for path in kept for r in json.loads(path.read_text())["results"]]
+    assert ran and not [uid for uid in ran if uid.startswith("unit_test.")]
+
+
+def run_unit_tests(settings: Settings) -> list[dict]:
+    """``carehouse dbt test --select resource_type:unit_test``; the outcomes its on-run-end hook
+    recorded in silver.dq_test_results are removed again (the warehouse stays as the pipeline
+    left it)."""
+    done = run_cli(settings, "dbt", "test", "--select", "resource_type:unit_test")
+    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
+    results = json.loads((settings.dbt_target_dir / "run_results.json").read_text())
+    with psycopg.connect(settings.dsn) as conn:
+        conn.execute(
+            "delete from silver.dq_test_results where invocation_id = %s",
+            (results["metadata"]["invocation_id"],),
+        )
+    # the on-run-end hook is a result too
+    return [r for r in results["results"] if not r["unique_id"].startswith("operation.")]
+
+
+def test_the_unit_tests_pass_once_in_the_suite(scenario: Scenario) -> None:
+    results = run_unit_tests(scenario.settings)
+    assert len(results) >= 60
+    assert all(r["unique_id"].startswith("unit_test.") for r in results)
+    assert {r["status"] for r in results} == {"pass"}
