@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -11,7 +12,7 @@ from pathlib import Path
 from dagster_dbt import DbtProject
 from filelock import FileLock
 
-from warehouse.settings import Settings, get_settings
+from warehouse.settings import ConnectionFacts, Settings, get_settings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
@@ -61,25 +62,45 @@ def _newest_input_mtime() -> float:
     return newest
 
 
-def _is_stale(manifest: Path) -> bool:
-    return not manifest.exists() or manifest.stat().st_mtime < _newest_input_mtime()
+def profile_fingerprint(facts: ConnectionFacts) -> str:
+    """What dbt's partial parse keeps of the profile: the values of the adapter's connection keys
+    (``ManifestStateCheck.profile_hash``: host, port, user, database, ...; not the password).
+    A partial parse saved under other values is thrown away whole by every later dbt."""
+    return json.dumps({"host": facts.host, "port": facts.port, "user": facts.user, "dbname": facts.dbname})
+
+
+def _parsed_for(manifest: Path) -> Path:
+    return manifest.with_name("parsed_for.json")
+
+
+def _is_stale(manifest: Path, fingerprint: str) -> bool:
+    if not manifest.exists() or manifest.stat().st_mtime < _newest_input_mtime():
+        return True
+    parsed_for = _parsed_for(manifest)
+    return not parsed_for.exists() or parsed_for.read_text() != fingerprint
 
 
 def ensure_manifest() -> Path:
-    """Parse the dbt project when its manifest is missing or older than its sources.
+    """Parse the dbt project when its manifest is missing, older than its sources, or parsed
+    for another connection.
 
     Runs at import of the Dagster definitions, so it must not need a running server nor the
     user's environment: ``dbt parse`` renders the profile but never connects, and gets the
-    connection facts known without starting anything (the same ones runs use, or dbt's partial
-    parsing would start over at the first run).
+    connection facts known without starting anything (the same ones runs use). Each dbt step
+    starts from this parse's partial_parse.msgpack (dagster-dbt copies it into the step's own
+    folder) and dbt discards it when the profile's connection differs: so after a DSN or port
+    change it is parsed again here, once, instead of in full by every step from then on.
     """
     manifest = carehouse_dbt.manifest_path
-    if not _is_stale(manifest):
+    settings = get_settings()
+    fingerprint = profile_fingerprint(settings.known_connection_facts())
+    if not _is_stale(manifest, fingerprint):
         return manifest
     manifest.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(manifest.with_suffix(".parse-lock"), timeout=_PARSE_LOCK_TIMEOUT_S):
-        if _is_stale(manifest):  # another process may have parsed while this one waited
-            _parse(get_settings())
+        if _is_stale(manifest, fingerprint):  # another process may have parsed while this one waited
+            _parse(settings)
+            _parsed_for(manifest).write_text(fingerprint)
     return manifest
 
 

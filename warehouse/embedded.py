@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from warehouse.secret_files import read_or_create_secret
+from warehouse.server_tuning import embedded_server_settings, server_options
 from warehouse.settings import ConnectionFacts
 
 if TYPE_CHECKING:
@@ -122,7 +123,7 @@ class EmbeddedPostgres:
     def facts_without_password(self) -> ConnectionFacts:
         """Where the server listens (or will, on its remembered port), without starting it or
         reading (creating) its password."""
-        port = self.status().port or DEFAULT_PORT
+        port = self.status().port or self._remembered_port() or DEFAULT_PORT
         return ConnectionFacts(host=HOST, port=port, user=SUPERUSER, password="", dbname=DATABASE)
 
     def _dsn(self, database: str) -> str:
@@ -214,8 +215,10 @@ class EmbeddedPostgres:
                 self._initdb(server)
             server.ensure_pgdata_inited()  # pgdata exists now: only its root/system-user permissions
             port = self._choose_port()
-            # TCP on loopback only, no Unix socket (pgdata paths are often too long for one).
+            # TCP on loopback only, no Unix socket (pgdata paths are often too long for one);
+            # memory, WAL and checkpoints sized for warehouse work on this machine, at every start
             options = f"-c listen_addresses={HOST} -p {port} -c unix_socket_directories=''"
+            options += " " + server_options(embedded_server_settings())
             # Server errors can quote data values (PHI): the log is private to the server's user.
             self.log_file.touch(mode=PRIVATE_FILE_MODE, exist_ok=True)
             self.log_file.chmod(PRIVATE_FILE_MODE)

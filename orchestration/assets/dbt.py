@@ -77,8 +77,10 @@ def _dbt_build(context: AssetExecutionContext, dbt: DbtCliResource, *extra_args:
         # room for this build's folder first: Dagster may close this generator after its last event
         prune_dbt_targets(settings, keep=DBT_TARGETS_KEPT - 1)
         target = settings.dbt_runs_dir / f"{context.op_def.name}-{context.run_id[:8]}-{uuid.uuid4().hex[:6]}"
-        # row counts: one cheap count(*) per materialized table, attached to its materialization
-        invocation = dbt.cli(["build", *extra_args], context=context, target_path=target)
+        # row counts: one cheap count(*) per materialized table, attached to its materialization;
+        # dbt's unit tests check SQL logic, not data: they run in the test suite, not every build
+        build = ["build", "--exclude-resource-type", "unit_test", *extra_args]
+        invocation = dbt.cli(build, context=context, target_path=target)
         yield from invocation.stream().fetch_row_counts()
 
 
