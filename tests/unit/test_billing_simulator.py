@@ -68,7 +68,9 @@ def ehr_copy(landing: RevenueLanding, target: Path) -> Path:
     shutil.copytree(
         landing.root,
         target,
-        ignore=lambda _, names: [n for n in names if n.startswith(("billing_", "claims_", ".simulator_state"))],
+        ignore=lambda _, names: [
+            n for n in names if n.startswith(("billing_", "claims_", ".simulator_state"))
+        ],
     )
     return target
 

@@ -22,7 +22,6 @@ from tests.unit.test_billing_simulator import (
     SEED,
     TENANT,
     RevenueLanding,
-    ehr_copy,
     revenue_landing,
 )
 
