@@ -209,9 +209,9 @@ def _write_system(
         extra = {**base, "entity": entity, "batch_id": folder.name, "kind": kind}
         if entity == TRANSACTIONS:
             extra["posted_after"] = after.isoformat() if after else None
-        extracts.write_extract(folder, entity, columns, rows, extra, dirty)
+        count = extracts.write_extract(folder, entity, columns, rows, extra, dirty)
         if progress is not None:
-            progress(f"billing {system} {entity}", len(rows))
+            progress(f"billing {system} {entity}", count)
 
 
 def _result(
