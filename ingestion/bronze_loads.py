@@ -10,7 +10,11 @@ Every bronze load, from the command line or from Dagster, goes through :func:`br
    by table, and only the row dlt writes to ``_dlt_loads`` at the very end says that all of it
    arrived, so rows whose ``_dlt_load_id`` is not there are a partial load;
 4. it records the attempt, runs the block, and clears the attempt only when the block succeeds;
-5. it deletes dlt's working files again (they are raw copies of the data, PHI included).
+5. it deletes dlt's working files again (they are raw copies of the data, PHI included), whether
+   the block succeeded or failed: the home keeps no spool between loads. During a load the folder
+   holds the load's data about twice, uncompressed (extracted Arrow files, then normalized CSVs,
+   which dlt keeps as the loaded package until the load ends); only a killed load leaves them, and
+   the next load's step 2 removes them (tests/integration/test_dlt_spool.py).
 
 Recording attempts keeps step 3 cheap: bronze is only scanned when an attempt was interrupted.
 """

@@ -64,11 +64,13 @@ def revenue_landing() -> RevenueLanding:
 
 
 def ehr_copy(landing: RevenueLanding, target: Path) -> Path:
-    """A copy of the landing's EHR extracts only (no billing, no claims)."""
+    """A copy of the landing's EHR extracts only (no billing, no claims, no simulator state)."""
     shutil.copytree(
         landing.root,
         target,
-        ignore=lambda _, names: [n for n in names if n.startswith(("billing_", "claims_"))],
+        ignore=lambda _, names: [
+            n for n in names if n.startswith(("billing_", "claims_", ".simulator_state"))
+        ],
     )
     return target
 

@@ -6,6 +6,10 @@ history). The payers' claim, pharmacy (PBM fill) and eligibility files that arri
 previous simulated day land in the batch folders of their arrival days. Those are written first
 and each system's transactions manifest last: it marks the day done, so a crashed day is simply
 run again, and a finished day returns what its manifests say without writing anything.
+
+A day reads only the EHR extracts that are new since the previous billing day: the simulator
+saves what it folded of the EHR landing (``state``) after each day and continues from it, which
+lands the same bytes as reading the whole landing again.
 """
 
 from __future__ import annotations
@@ -18,9 +22,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from ingestion.billing.simulator import extracts
+from ingestion.billing.simulator import extracts, state
 from ingestion.billing.simulator.departments import system_departments
-from ingestion.billing.simulator.ehr_view import EhrView, ehr_extract_dates, read_ehr_view
+from ingestion.billing.simulator.ehr_view import EhrView, ehr_extract_dates
 from ingestion.billing.simulator.lifecycle import Lifecycle, lifecycle
 from ingestion.claims.simulator import claim_batches, write_claim_files
 from ingestion.ehr.resources import EHR_SYSTEMS
@@ -101,17 +105,52 @@ def _simulate(
     systems: list[str],
     progress: Progress | None,
 ) -> None:
-    views = {s: read_ehr_view(landing_root, tenant, env, s, day, seed) for s in systems}
+    after = _previous_day(landing_root, tenant, env, systems, day)
+    saved = state.load_state(landing_root, tenant, env, seed, after) if after is not None else {}
+    folded = {
+        s: _fold(landing_root, tenant, env, seed, s, day, after, saved.get(s))
+        if _previous_day(landing_root, tenant, env, [s], day) == after
+        else _fold(landing_root, tenant, env, seed, s, day, None, None)
+        for s in systems
+    }
+    views = {s: folded[s].reader.view(folded[s].extract_dates, folded[s].open_charges) for s in systems}
     lives = {s: [lifecycle(seed, charge) for charge in views[s].charges] for s in systems}
     history_start = _history_start(views)
-    after = _previous_day(landing_root, tenant, env, systems, day)
     write_claim_files(
         landing_root, tenant, env, seed, itertools.chain(*lives.values()), history_start, after, day, progress
     )
-    write_pharmacy_files(landing_root, tenant, env, seed, views, history_start, after, day, progress)
+    conditions = {s: folded[s].conditions for s in systems}
+    write_pharmacy_files(
+        landing_root, tenant, env, seed, views, history_start, after, day, progress, conditions=conditions
+    )
     modified = datetime.combine(history_start, time(6), tzinfo=UTC)
     for system in systems:
         _write_system(landing_root, tenant, env, seed, day, views[system], lives[system], modified, progress)
+    for system in systems:
+        folded[system].open_charges = state.open_charges(seed, lives[system], history_start, day)
+    state.save_state(landing_root, tenant, env, seed, day, folded)
+
+
+def _fold(
+    landing_root: Path,
+    tenant: str,
+    env: str,
+    seed: int,
+    system: str,
+    day: date,
+    after: date | None,
+    saved: state.SystemState | None,
+) -> state.SystemState:
+    """The system's EHR landing folded up to ``day``: the saved state of the previous day plus the
+    extracts dated after it, or (no usable state) every extract."""
+    dates = ehr_extract_dates(landing_root, tenant, env, system, day)
+    if saved is None or after is None or saved.extract_dates != [d for d in dates if d <= after]:
+        saved = state.fresh_state(system, seed)
+    for extract in dates[len(saved.extract_dates) :]:
+        saved.reader.read_extract(landing_root, tenant, env, extract)
+        saved.conditions.read_extract(landing_root, tenant, env, system, extract)
+    saved.extract_dates = dates
+    return saved
 
 
 def _write_system(
@@ -170,9 +209,9 @@ def _write_system(
         extra = {**base, "entity": entity, "batch_id": folder.name, "kind": kind}
         if entity == TRANSACTIONS:
             extra["posted_after"] = after.isoformat() if after else None
-        extracts.write_extract(folder, entity, columns, rows, extra, dirty)
+        count = extracts.write_extract(folder, entity, columns, rows, extra, dirty)
         if progress is not None:
-            progress(f"billing {system} {entity}", len(rows))
+            progress(f"billing {system} {entity}", count)
 
 
 def _result(

@@ -89,18 +89,12 @@ def ehr_extract_dates(landing_root: Path, tenant: str, env: str, system: str, da
 
 
 def read_ehr_view(landing_root: Path, tenant: str, env: str, system: str, day: date, seed: int) -> EhrView:
+    """The view as of ``day``, read from the system's whole EHR landing."""
     dates = ehr_extract_dates(landing_root, tenant, env, system, day)
-    reader = _Reader(system, seed)
+    reader = EhrReader(system, seed)
     for extract in dates:
-        folders = {
-            entity: batch_dir(landing_root, tenant, env, system, entity, batch_id_for(extract))
-            for entity in ("coverage", "practitioner", "practitionerrole", "encounter", "procedure")
-        }
-        initial = (
-            is_complete(folders["encounter"]) and read_manifest(folders["encounter"]).get("kind") == "initial"
-        )
-        reader.read_batch(extract, initial, folders)
-    return EhrView(system, dates, reader.charges, reader.providers(), dict(reader.coverages))
+        reader.read_extract(landing_root, tenant, env, extract)
+    return reader.view(dates)
 
 
 def _resources(folder: Path, resource_type: str) -> Iterator[Resource]:
@@ -148,6 +142,38 @@ class _Encounter:
 
 
 @dataclass(frozen=True, slots=True)
+class _EncounterFacts:
+    """A finished encounter version's billing facts (``bad``: a field is missing or malformed)."""
+
+    bad: bool
+    patient: int = 0
+    practitioner: int = 0
+    hospital: int = 0
+    klass: str = ""
+    start_day: date = date.min
+
+
+_BAD_ENCOUNTER = _EncounterFacts(bad=True)
+
+
+def _encounter_facts(resource: Resource) -> _EncounterFacts | None:
+    """None for an encounter that is not finished."""
+    if resource.get("status") != "finished":
+        return None
+    try:
+        return _EncounterFacts(
+            bad=False,
+            patient=_ref_id(resource["subject"]),
+            practitioner=_ref_id(resource["participant"][0]["individual"]),
+            hospital=_ref_id(resource["serviceProvider"]),
+            klass=str(resource["class"]["code"]),
+            start_day=_local_day(resource["period"]["start"]),
+        )
+    except (KeyError, IndexError, TypeError, ValueError):
+        return _BAD_ENCOUNTER
+
+
+@dataclass(frozen=True, slots=True)
 class CoverageFacts:
     """One version of an EHR Coverage: active on days start <= day < end (no end: open)."""
 
@@ -157,8 +183,13 @@ class CoverageFacts:
     payer: str
 
 
-class _Reader:
-    """Folds EHR batches, in date order, into charges and the current provider roster."""
+class EhrReader:
+    """Folds EHR batches, in date order, into charges and the current provider roster.
+
+    What it has folded is a small state (:meth:`state` / :meth:`restore`, see
+    ``ingestion.billing.simulator.state``): a later day folds only the extracts that are new, and
+    ``charges`` holds only the charge lines of the extracts folded since the state was restored.
+    """
 
     def __init__(self, system: str, seed: int) -> None:
         self.system = system
@@ -175,6 +206,87 @@ class _Reader:
         self.lines: dict[int, int] = defaultdict(int)
         self.charges: list[ChargeFacts] = []
 
+    def read_extract(self, landing_root: Path, tenant: str, env: str, extract: date) -> None:
+        """Fold the system's extract of ``extract`` (its complete entity batches)."""
+        folders = {
+            entity: batch_dir(landing_root, tenant, env, self.system, entity, batch_id_for(extract))
+            for entity in ("coverage", "practitioner", "practitionerrole", "encounter", "procedure")
+        }
+        initial = (
+            is_complete(folders["encounter"]) and read_manifest(folders["encounter"]).get("kind") == "initial"
+        )
+        self.read_batch(extract, initial, folders)
+
+    def view(self, extract_dates: list[date], earlier_charges: list[ChargeFacts] | None = None) -> EhrView:
+        """The view after the folded extracts (``earlier_charges``: those of extracts folded before
+        the state was restored that still matter)."""
+        charges = [*(earlier_charges or []), *self.charges]
+        return EhrView(self.system, list(extract_dates), charges, self.providers(), dict(self.coverages))
+
+    def state(self) -> dict[str, Any]:
+        """What the reader has folded, as JSON-ready lists (dates as ordinals)."""
+        return {
+            "coverages": [
+                [patient, cid, c.updated, c.start.toordinal(), c.end.toordinal() if c.end else None, c.payer]
+                for patient, versions in self.coverages.items()
+                for cid, c in versions.items()
+            ],
+            "practitioners": [[pid, *facts] for pid, facts in self.practitioners.items()],
+            "roles": [[pid, *facts] for pid, facts in self.roles.items()],
+            "billable": [
+                [
+                    eid,
+                    e.patient,
+                    e.practitioner,
+                    e.hospital,
+                    e.klass,
+                    e.start_day.toordinal(),
+                    e.known.toordinal(),
+                ]
+                for eid, e in self.billable.items()
+            ],
+            "attended": [[pid, hospital] for pid, hospital in self.attended.items()],
+            "waiting": [
+                [
+                    eid,
+                    [
+                        [p, cpt, day.toordinal(), arrived.toordinal() if arrived else None]
+                        for p, cpt, day, arrived in items
+                    ],
+                ]
+                for eid, items in self.waiting.items()
+            ],
+            "seen_procedures": sorted(self.seen_procedures),
+            "lines": [[eid, count] for eid, count in self.lines.items()],
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Continue from a :meth:`state` (of a reader of the same system and seed)."""
+        day = date.fromordinal
+        for patient, cid, updated, start, end, payer in state["coverages"]:
+            self.coverages[patient][cid] = CoverageFacts(
+                updated, day(start), day(end) if end else None, payer
+            )
+        self.practitioners = {
+            pid: (updated, given, family) for pid, updated, given, family in state["practitioners"]
+        }
+        self.roles = {
+            pid: (updated, specialty, hospital) for pid, updated, specialty, hospital in state["roles"]
+        }
+        self.billable = {
+            eid: _Encounter(patient, practitioner, hospital, klass, day(start), day(known))
+            for eid, patient, practitioner, hospital, klass, start, known in state["billable"]
+        }
+        self.attended = {pid: hospital for pid, hospital in state["attended"]}
+        for eid, items in state["waiting"]:
+            self.waiting[eid] = [
+                (p, cpt, day(performed), day(arrived) if arrived else None)
+                for p, cpt, performed, arrived in items
+            ]
+        self.seen_procedures = set(state["seen_procedures"])
+        for eid, count in state["lines"]:
+            self.lines[eid] = count
+
     def read_batch(self, extract: date, initial: bool, folders: dict[str, Path]) -> None:
         for resource in _resources(folders["coverage"], "Coverage"):
             self._coverage(resource)
@@ -182,14 +294,16 @@ class _Reader:
             self._practitioner(resource)
         for resource in _resources(folders["practitionerrole"], "PractitionerRole"):
             self._role(resource)
-        latest: dict[int, tuple[str, Resource]] = {}
+        # the latest version of each encounter, kept as the few facts billing needs (an initial
+        # extract holds the whole history: its resources are never all held at once)
+        latest: dict[int, tuple[str, _EncounterFacts | None]] = {}
         for resource in _resources(folders["encounter"], "Encounter"):
             encounter_id, updated = int(resource["id"]), _updated(resource)
             if encounter_id not in latest or updated >= latest[encounter_id][0]:
-                latest[encounter_id] = (updated, resource)
-        for encounter_id, (_, resource) in sorted(latest.items()):
-            if encounter_id not in self.billable and resource.get("status") == "finished":
-                self._finished(encounter_id, resource, extract, initial)
+                latest[encounter_id] = (updated, _encounter_facts(resource))
+        for encounter_id, (updated, facts) in sorted(latest.items()):
+            if encounter_id not in self.billable and facts is not None:
+                self._finished(encounter_id, facts, updated, extract, initial)
         for resource in _resources(folders["procedure"], "Procedure"):
             self._procedure(resource, None if initial else extract)
         for encounter_id in sorted(self.waiting):
@@ -233,18 +347,21 @@ class _Reader:
         if practitioner_id not in self.roles or updated >= self.roles[practitioner_id][0]:
             self.roles[practitioner_id] = (updated, specialty, hospital)
 
-    def _finished(self, encounter_id: int, resource: Resource, extract: date, initial: bool) -> None:
-        try:
-            encounter = _Encounter(
-                patient=_ref_id(resource["subject"]),
-                practitioner=_ref_id(resource["participant"][0]["individual"]),
-                hospital=_ref_id(resource["serviceProvider"]),
-                klass=str(resource["class"]["code"]),
-                start_day=_local_day(resource["period"]["start"]),
-                known=_local_day(_updated(resource)) if initial else extract,
-            )
-        except (KeyError, IndexError, TypeError, ValueError):
+    def _finished(
+        self, encounter_id: int, facts: _EncounterFacts, updated: str, extract: date, initial: bool
+    ) -> None:
+        if facts.bad:
             return
+        if initial:
+            try:
+                known = _local_day(updated)
+            except (TypeError, ValueError):
+                return
+        else:
+            known = extract
+        encounter = _Encounter(
+            facts.patient, facts.practitioner, facts.hospital, facts.klass, facts.start_day, known
+        )
         if encounter.hospital in self.hospitals:
             self.billable[encounter_id] = encounter
             self.attended.setdefault(encounter.practitioner, encounter.hospital)

@@ -10,8 +10,9 @@ from __future__ import annotations
 import csv
 import io
 import operator
+import os
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from ingestion.billing.simulator.ehr_view import ProviderFacts
 from ingestion.billing.simulator.lifecycle import CHARGE, SLOT_CHARGE, SLOT_MISKEYED, Lifecycle, Posting
 from ingestion.ehr.simulator.clock import local_instant
 from ingestion.ehr.simulator.identifiers import practitioner_npi
-from ingestion.landing import batch_dir, batch_id_for, write_atomic, write_manifest
+from ingestion.landing import batch_dir, batch_id_for, temp_path_for, write_manifest
 
 ENTITIES = ("departments", "providers", "transactions")
 DEPARTMENT_COLUMNS = ("dept_id", "dept_name", "hospital_id", "department_code", "modified_at")
@@ -135,36 +136,49 @@ def transaction_rows(
     system: str,
     postings: Iterable[tuple[Lifecycle, Posting]],
     departments: dict[tuple[int, str], Department],
-) -> tuple[list[Row], Counter[str]]:
-    """The extract's rows, in posting order, with their defects; and the defect counts."""
+) -> tuple[Iterator[Row], Counter[str]]:
+    """The extract's rows, in posting order, with their defects; and the defect counts.
+
+    The rows are produced one at a time (an initial extract holds the whole history): the
+    counts are complete once the rows have all been read."""
     ordered = sorted(
         postings, key=lambda item: (item[1].day, item[1].minute, item[0].transaction_id(item[1]))
     )
-    rows: list[Row] = []
     dirty: Counter[str] = Counter()
+    return _transaction_rows(seed, system, ordered, departments, dirty), dirty
+
+
+def _transaction_rows(
+    seed: int,
+    system: str,
+    ordered: list[tuple[Lifecycle, Posting]],
+    departments: dict[tuple[int, str], Department],
+    dirty: Counter[str],
+) -> Iterator[Row]:
     for life, posting in ordered:
         row = _transaction_row(system, life, posting, departments)
         transaction_id = life.transaction_id(posting)
         reason = dirt.transaction_defect(seed, system, transaction_id, posting.kind)
         if reason is None:
-            rows.append(row)
+            yield row
             continue
         dirty[reason] += 1
         if reason == dirt.DUPLICATE_ROW:
-            rows.extend((row, dict(row)))
+            yield row
+            yield dict(row)
             continue
         broken = dirt.break_transaction(row, reason, system, unit_hash(seed, system, "how", transaction_id))
         if reason in dirt.FLAGGED_REASONS:
             # silver keeps a flagged row: a second entry of a charge would count its money twice
-            rows.append(broken)
+            yield broken
         elif posting.kind == CHARGE:
             # a mis-keyed second entry of the charge, under its own id: the real charge still
             # arrives, so quarantining the entry never leaves the charge's payments without it
             broken["transaction_id"] = str(life.charge_id - SLOT_CHARGE + SLOT_MISKEYED)
-            rows.extend((row, broken))
+            yield row
+            yield broken
         else:
-            rows.append(broken)
-    return rows, dirty
+            yield broken
 
 
 def _transaction_row(
@@ -205,17 +219,35 @@ def write_extract(
     folder: Path,
     entity: str,
     columns: tuple[str, ...],
-    rows: list[Row],
+    rows: Iterable[Row],
     extra: dict[str, Any],
     dirty: Counter[str],
-) -> Path:
-    """One entity's batch: the CSV, then the manifest (line counts are data rows, header excluded)."""
+) -> int:
+    """One entity's batch: the CSV (streamed, row by row), then the manifest (line counts are data
+    rows, header excluded; ``dirty`` is read once the rows are written). Returns the row count."""
     path = folder / f"{entity}.csv"
-    write_atomic(path, csv_bytes(columns, rows))
-    write_manifest(
-        folder, {path.name: len(rows)}, {**extra, "rows": len(rows), "dirty": dict(sorted(dirty.items()))}
-    )
-    return path
+    count = write_csv_atomic(path, columns, rows)
+    write_manifest(folder, {path.name: count}, {**extra, "rows": count, "dirty": dict(sorted(dirty.items()))})
+    return count
+
+
+def write_csv_atomic(path: Path, columns: tuple[str, ...], rows: Iterable[Row]) -> int:
+    """Write what :func:`csv_bytes` would, without holding the file in memory, so that readers see
+    nothing or the whole file (see ``ingestion.landing.write_atomic``). Returns the row count."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = temp_path_for(path)
+    count = 0
+    values = operator.itemgetter(*columns)
+    with temp.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\r\n")
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow(values(row))
+            count += 1
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temp, path)
+    return count
 
 
 def extract_folder(landing_root: Path, tenant: str, env: str, system: str, entity: str, day: date) -> Path:

@@ -13,8 +13,7 @@ import functools
 import itertools
 from dataclasses import dataclass
 from random import Random
-
-import simple_icd_10_cm as cm
+from typing import Any
 
 ICD10_SYSTEM = "http://hl7.org/fhir/sid/icd-10-cm"
 CPT_SYSTEM = "http://www.ama-assn.org/go/cpt"
@@ -204,6 +203,7 @@ class WeightedChoice:
 @functools.cache
 def billable_tail() -> tuple[str, ...]:
     """Every billable (leaf) ICD-10-CM code except external causes, in the package's order."""
+    cm = _icd10_cm()
     return tuple(
         code
         for code in cm.get_all_codes(with_dots=True)
@@ -211,14 +211,23 @@ def billable_tail() -> tuple[str, ...]:
     )
 
 
+def _icd10_cm() -> Any:
+    """The ``simple_icd_10_cm`` module, imported on first use: loading the code set costs about
+    200 MB and seconds, which the other simulators (they import this module's tables) never need."""
+    import simple_icd_10_cm
+
+    return simple_icd_10_cm
+
+
 @functools.cache
 def icd10_display(code: str) -> str:
-    return str(cm.get_description(code))
+    return str(_icd10_cm().get_description(code))
 
 
 def check_codes() -> None:
     """Fail loudly if a hand-picked code is not billable in the installed ICD-10-CM release."""
     codes = [d.code for d in COMMON_DIAGNOSES] + [*ADULT_EXAM_CODES, CHILD_EXAM_CODE]
+    cm = _icd10_cm()
     invalid = [code for code in codes if not (cm.is_valid_item(code) and cm.is_leaf(code))]
     if invalid:
         raise ValueError(f"not billable ICD-10-CM codes in simple_icd_10_cm: {invalid}")

@@ -10,7 +10,7 @@ the payer claim files. A payer-month with no fills (or no members) sends no file
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Container, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -20,7 +20,7 @@ from ingestion.billing.simulator.payers import CLAIM_PAYERS
 from ingestion.claims.simulator.schedule import add_months, month_end, month_start
 from ingestion.landing import complete_batches, extract_date_of, read_manifest
 from ingestion.pharmacy.simulator import files, rows
-from ingestion.pharmacy.simulator.conditions import read_diagnoses
+from ingestion.pharmacy.simulator.conditions import ConditionFold, read_diagnoses
 from ingestion.pharmacy.simulator.fills import Fill, patient_fills
 from ingestion.pharmacy.simulator.schedule import FILLS, MEMBER_MONTHS, planned_deliveries
 
@@ -54,14 +54,22 @@ def network_fills(
     views: Mapping[str, EhrView],
     history_start: date,
     until: date,
-) -> list[Fill]:
-    """Every fill (claimed or self-pay) of the network's patients dated history_start..until."""
-    fills: list[Fill] = []
+    *,
+    conditions: Mapping[str, ConditionFold] | None = None,
+    months: Container[date] | None = None,
+) -> Iterator[Fill]:
+    """Every fill (claimed or self-pay) of the network's patients dated history_start..until, patient
+    by patient (only those of ``months``, first days, when given). The problem lists come from
+    ``conditions`` (folded already) or else from the views' EHR extracts."""
     for system, view in views.items():
-        diagnoses = read_diagnoses(landing_root, tenant, env, system, view.extract_dates)
+        if conditions is not None and system in conditions:
+            diagnoses = conditions[system].diagnoses()
+        else:
+            diagnoses = read_diagnoses(landing_root, tenant, env, system, view.extract_dates)
         for patient, items in diagnoses.items():
-            fills.extend(patient_fills(seed, system, patient, items, history_start, until))
-    return fills
+            for fill in patient_fills(seed, system, patient, items, history_start, until):
+                if months is None or month_start(fill.fill_date) in months:
+                    yield fill
 
 
 def write_pharmacy_files(
@@ -74,19 +82,39 @@ def write_pharmacy_files(
     after: date | None,
     day: date,
     progress: Callable[[str, int], None] | None = None,
+    *,
+    conditions: Mapping[str, ConditionFold] | None = None,
 ) -> None:
-    """Write the window's fill and eligibility files."""
+    """Write the window's fill and eligibility files. Only the months of files to write are
+    computed: fills of the fill months due, members of the eligibility months due."""
     planned = planned_deliveries(seed, history_start, after, day)
     coverages = {system: view.coverages for system, view in views.items()}
-    by_fill_month: dict[tuple[str, date], list[Fill]] | None = None  # built only when needed
-    members = rows.members_by_payer_month(coverages, month_start(history_start), month_start(day))
+    due = [d for d in planned if files.original_content(landing_root, tenant, env, d) is None]
+    fill_months = {d.month for d in due if d.entity == FILLS}
+    by_fill_month: dict[tuple[str, date], list[Fill]] = {}
+    if fill_months:
+        until = month_end(add_months(month_start(day), -1))
+        fills = network_fills(
+            landing_root,
+            tenant,
+            env,
+            seed,
+            views,
+            history_start,
+            until,
+            conditions=conditions,
+            months=fill_months,
+        )
+        by_fill_month = rows.fills_by_payer_month(fills, coverages)
+    member_months = sorted(d.month for d in due if d.entity == MEMBER_MONTHS)
+    members: dict[tuple[str, date], set[tuple[str, int]]] = {}
+    if member_months:
+        members = rows.members_by_payer_month(
+            coverages, max(month_start(history_start), member_months[0]), member_months[-1]
+        )
     for delivery in planned:
         content = files.original_content(landing_root, tenant, env, delivery)
         if content is None and delivery.entity == FILLS:
-            if by_fill_month is None:
-                until = month_end(add_months(month_start(day), -1))
-                fills = network_fills(landing_root, tenant, env, seed, views, history_start, until)
-                by_fill_month = rows.fills_by_payer_month(fills, coverages)
             found = by_fill_month.get((delivery.payer, delivery.month), [])
             content = files.encode(FILLS, *rows.fill_rows(seed, delivery.payer, delivery.month, found))
         elif content is None:
