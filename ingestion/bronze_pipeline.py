@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import dlt
@@ -87,19 +87,26 @@ def bronze_pipeline(
 ColumnHints = Mapping[str, Mapping[str, object]]
 
 
-def csv_imports(tables: Iterator[pa.Table], hints: dict[str, object]) -> Iterator[object]:
+def csv_imports(
+    tables: Iterable[pa.Table], hints: Callable[[pa.Schema], dict[str, object]]
+) -> Iterator[object]:
     """The big bronze tables' rows as ready-made CSV files that dlt imports as they are and
     loads with ``COPY``: no intermediate parquet file, no normalize pass over the rows.
 
-    Each file holds up to :data:`IMPORT_FILE_ROWS` rows of ``tables`` (same columns, lineage
-    included) plus ``_dlt_load_id``, which dlt's normalizer would otherwise add. ``hints``
-    (``dlt.mark.make_hints``: table name, every column including ``_dlt_load_id``) tell dlt the
-    table, since it reads nothing from an imported file. The files live in the pipeline's
-    working folder, which every bronze load deletes (they are raw data)."""
+    Each file holds up to :data:`IMPORT_FILE_ROWS` rows of consecutive ``tables`` with the same
+    columns (lineage included, names as in bronze) plus ``_dlt_load_id``, which dlt's normalizer
+    would otherwise add. ``hints(schema)`` (``dlt.mark.make_hints``: table name, every column
+    including ``_dlt_load_id``) tells dlt the table, since it reads nothing from an imported
+    file. The files live in the pipeline's working folder, which every bronze load deletes
+    (they are raw data)."""
     pending: list[pa.Table] = []
     rows = 0
     target: tuple[Path, pa.Scalar] | None = None  # looked up with the first rows: it costs dlt ~40 ms
     for table in tables:
+        if pending and not table.schema.equals(pending[0].schema):
+            target = target or _import_target()
+            yield from _import_file(pa.concat_tables(pending), *target, hints)
+            pending, rows = [], 0
         pending.append(table)
         rows += table.num_rows
         while rows >= IMPORT_FILE_ROWS:
@@ -119,8 +126,9 @@ def _import_target() -> tuple[Path, pa.Scalar]:
 
 
 def _import_file(
-    table: pa.Table, folder: Path, load_id: pa.Scalar, hints: dict[str, object]
+    table: pa.Table, folder: Path, load_id: pa.Scalar, hints: Callable[[pa.Schema], dict[str, object]]
 ) -> Iterator[object]:
+    schema = table.schema
     table = table.append_column(LOAD_ID_COLUMN, pa.repeat(load_id, table.num_rows))
     handle, name = tempfile.mkstemp(suffix=".csv", dir=folder)
     try:
@@ -128,7 +136,7 @@ def _import_file(
             file.write((",".join(table.column_names) + "\n").encode())
             pacsv.write_csv(table, file, _CSV_WRITE)
         # dlt hard-links the file into its load package while it handles the item
-        yield dlt.mark.with_file_import(name, LOADER_FILE_FORMAT, table.num_rows, hints=hints)
+        yield dlt.mark.with_file_import(name, LOADER_FILE_FORMAT, table.num_rows, hints=hints(schema))
     finally:
         os.unlink(name)
 

@@ -384,13 +384,11 @@ def _hinted(table: pa.Table, kind: str, entity: str) -> object:
     )
 
 
-def _import_hints(entity: str) -> dict[str, object]:
+def _import_hints(entity: str) -> Callable[[pa.Schema], dict[str, object]]:
     name, hints, key = _route("resource", entity)
-    return dlt.mark.make_hints(
-        table_name=name,
-        write_disposition="append",
-        columns={**hints, LOAD_ID_COLUMN: LOAD_ID_HINT},
-        primary_key=list(key),
+    columns = {**hints, LOAD_ID_COLUMN: LOAD_ID_HINT}
+    return lambda _: dlt.mark.make_hints(
+        table_name=name, write_disposition="append", columns=columns, primary_key=list(key)
     )
 
 

@@ -46,6 +46,11 @@ RESERVED_COLUMNS = (*LINEAGE_HINTS, "_dlt_load_id", "_dlt_id")
 _naming = NamingConvention()  # dlt's default: how header names become bronze column names
 
 
+def bronze_column_name(header_column: str) -> str:
+    """The bronze column a CSV header column lands in (dlt's naming convention)."""
+    return _naming.normalize_identifier(header_column)
+
+
 class LineageCollisionError(ValueError):
     """A CSV header names a column that bronze adds itself (or two headers name one column)."""
 
