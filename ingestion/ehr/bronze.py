@@ -384,6 +384,10 @@ def _hinted(table: pa.Table, kind: str, entity: str) -> object:
     )
 
 
+# one value per landing file: rendered once per file in the CSV dlt loads
+_CONSTANT_COLUMNS = ("ehr_system", "tenant", "environment", "batch_id", "source_file", "ingested_at")
+
+
 def _import_hints(entity: str) -> Callable[[pa.Schema], dict[str, object]]:
     name, hints, key = _route("resource", entity)
     columns = {**hints, LOAD_ID_COLUMN: LOAD_ID_HINT}
@@ -411,7 +415,7 @@ def _load_files(
             if on_file is not None:
                 on_file(entity, path)
 
-    for item in csv_imports(resource_tables(), _import_hints(entity)):
+    for item in csv_imports(resource_tables(), _import_hints(entity), _CONSTANT_COLUMNS):
         yield item
         yield from others
         others.clear()

@@ -53,6 +53,7 @@ from ingestion.feeds.file_log import (
     log_report,
 )
 from ingestion.feeds.lineage import (
+    CONSTANT_LINEAGE,
     LINEAGE_HINTS,
     Hints,
     bronze_column_name,
@@ -181,7 +182,7 @@ def _table_resource(
 
         # the rows of the table's files go to dlt as CSV files to COPY, the files' audit rows
         # as Arrow tables, all in the same load
-        for item in csv_imports(data_batches(), _data_hints(table)):
+        for item in csv_imports(data_batches(), _data_hints(table), CONSTANT_LINEAGE):
             yield item
             yield from audit
             audit.clear()
