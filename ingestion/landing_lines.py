@@ -58,8 +58,8 @@ def classify_line(raw: bytes) -> tuple[str | None, str | None]:
 def repeated_columns(values: dict[str, str], ingested_at: datetime, rows: int) -> dict[str, pa.Array]:
     """Lineage that is the same for every row of a batch, as repeated Arrow values, plus
     ``ingested_at``. One builder for every bronze loader keeps their columns identical."""
-    columns = {name: pa.array([value] * rows, pa.string()) for name, value in values.items()}
-    columns["ingested_at"] = pa.array([ingested_at] * rows, pa.timestamp("us", tz="UTC"))
+    columns = {name: pa.repeat(pa.scalar(value, pa.string()), rows) for name, value in values.items()}
+    columns["ingested_at"] = pa.repeat(pa.scalar(ingested_at, pa.timestamp("us", tz="UTC")), rows)
     return columns
 
 

@@ -31,13 +31,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import dlt
+import numpy as np
 import orjson
 import pyarrow as pa
+import pyarrow.json as pajson
 from dlt.sources import DltResource
 from psycopg import sql
 
 from ingestion.bronze_loads import committed_source_files
-from ingestion.bronze_pipeline import BRONZE_SCHEMA, declare_tables
+from ingestion.bronze_pipeline import BRONZE_SCHEMA, LOAD_ID_COLUMN, LOAD_ID_HINT, csv_imports, declare_tables
 from ingestion.ehr.registry import RESERVED_NAMES, EhrRegistry, load_ehr_registry
 from ingestion.ehr.resources import DESCRIPTIONS, ENTITIES
 from ingestion.landing import DATA_FILE_PATTERN
@@ -116,14 +118,11 @@ def _constant_columns(lineage: FileLineage, ingested_at: datetime, rows: int) ->
     return repeated_columns(_lineage_values(lineage), ingested_at, rows)
 
 
-def _resource_table(resources: list[bytes], lines: list[int], lineage: FileLineage, at: datetime) -> pa.Table:
-    # orjson accepted every one of these lines, so each is valid UTF-8: view the bytes as
-    # strings instead of decoding them one by one in Python.
-    text = pa.array(resources, pa.binary()).view(pa.string())
+def _resource_table(text: pa.Array, lines: np.ndarray, lineage: FileLineage, at: datetime) -> pa.Table:
     return pa.table(
         {
             "resource": text,
-            **_constant_columns(lineage, at, len(resources)),
+            **_constant_columns(lineage, at, len(text)),
             "line_number": pa.array(lines, pa.int64()),
         }
     )
@@ -142,8 +141,91 @@ def _rejected_table(rejected: list[tuple[int, str, str]], lineage: FileLineage, 
     )
 
 
-_READ_CHUNK_BYTES = 32 << 20  # read whole lines in ~32 MB chunks: bounded memory, few syscalls
+_READ_BLOCK_BYTES = 32 << 20  # read whole lines in ~32 MB blocks: bounded memory, few syscalls
 _NUL_ESCAPE = b"\\u0000"
+# byte patterns the fast path leaves to orjson: a CR (line ends are stripped of it one by one),
+# a \u0000 escape (jsonb cannot store it) and NaN / Infinity (Arrow's parser takes them, JSON does not)
+_SLOW_PATH_MARKERS = (b"\r", _NUL_ESCAPE, b"NaN", b"Infinity")
+_JSON_PARSE = pajson.ParseOptions(explicit_schema=pa.schema([]), unexpected_field_behavior="ignore")
+_JSON_READ = pajson.ReadOptions(use_threads=True, block_size=4 << 20)
+_OPEN, _CLOSE = ord("{"), ord("}")
+
+
+def _line_blocks(path: Path) -> Iterator[bytes]:
+    """The file's bytes in blocks of whole lines (the last one may lack its line break),
+    without the byte-order mark."""
+    rest = b""
+    with path.open("rb") as handle:
+        first = True
+        while data := handle.read(_READ_BLOCK_BYTES):
+            if first:
+                data, first = strip_bom(data), False
+            data = rest + data
+            cut = data.rfind(b"\n") + 1
+            rest = data[cut:]
+            if cut:
+                yield data[:cut]
+    if rest:
+        yield rest
+
+
+def _valid_objects(block: bytes) -> pa.Array | None:
+    """Every line of ``block`` as a string array when each one is a JSON object jsonb can store,
+    checked in bulk by Arrow's JSON parser; ``None`` when any line needs a closer look."""
+    if any(marker in block for marker in _SLOW_PATH_MARKERS):
+        return None
+    data = np.frombuffer(block, np.uint8)
+    newlines = np.flatnonzero(data == 10)
+    ends = newlines if block.endswith(b"\n") else np.append(newlines, len(block))
+    starts = np.concatenate(([0], newlines[: len(ends) - 1] + 1))
+    # each line opens and closes one object (no blank lines, no surrounding space), so a line
+    # is one row of Arrow's reader, and the row count tells a line holding two objects apart
+    if (ends <= starts).any() or (data[starts] != _OPEN).any() or (data[ends - 1] != _CLOSE).any():
+        return None
+    try:
+        parsed = pajson.read_json(pa.BufferReader(block), read_options=_JSON_READ, parse_options=_JSON_PARSE)
+    except pa.ArrowInvalid:
+        return None
+    if parsed.num_rows != len(starts):
+        return None
+    # the lines without their line breaks, back to back, and where each one starts
+    offsets = np.append(starts - np.arange(len(starts)), len(data) - len(newlines)).astype(np.int64)
+    text = pa.LargeStringArray.from_buffers(
+        len(starts), pa.py_buffer(offsets), pa.py_buffer(data[data != 10].tobytes())
+    )
+    try:
+        text.validate(full=True)  # UTF-8, which Arrow's JSON parser does not check
+    except pa.ArrowInvalid:
+        return None
+    return text.cast(pa.string())
+
+
+def _classified_lines(
+    block: bytes, first_line: int, rejected: list[tuple[int, str, str]]
+) -> tuple[pa.Array, np.ndarray]:
+    """The storable lines of ``block`` and their line numbers, one by one with orjson; the
+    others go to ``rejected`` with the reason."""
+    loads, decode_error = orjson.loads, orjson.JSONDecodeError
+    resources: list[bytes] = []
+    lines: list[int] = []
+    pieces = block.split(b"\n")
+    if block.endswith(b"\n"):
+        pieces.pop()
+    for line_number, piece in enumerate(pieces, first_line):
+        raw = piece.rstrip(b"\r\n")
+        try:
+            is_object = type(loads(raw)) is dict
+        except decode_error:
+            is_object = False
+        if is_object and _NUL_ESCAPE not in raw:
+            resources.append(raw)
+            lines.append(line_number)
+        else:
+            _, reason = classify_line(raw)
+            rejected.append((line_number, reason or "unknown", raw.decode("utf-8", errors="replace")))
+    # orjson accepted every one of these lines, so each is valid UTF-8: view the bytes as
+    # strings instead of decoding them one by one in Python.
+    return pa.array(resources, pa.binary()).view(pa.string()), np.array(lines, np.int64)
 
 
 def read_landing_file(
@@ -152,42 +234,29 @@ def read_landing_file(
     """Yield ("resource" | "rejected" | "file_log", arrow table) batches for one NDJSON file; the
     file's log row (line and row counts) comes last.
 
-    The hot loop is the one place carehouse touches every line in Python, so it inlines the
-    cheap checks of :func:`classify_line` and only calls it for lines that fail them.
+    Every line is checked, without touching it in Python: a block of lines where each is a JSON
+    object goes through Arrow's JSON parser in one call; a block where that does not hold is
+    read line by line with orjson, so each bad line is rejected with its reason and the good
+    ones still land.
     """
     lineage = FileLineage.of(path, landing_root)
-    loads, decode_error = orjson.loads, orjson.JSONDecodeError
-    resources: list[bytes] = []
-    lines: list[int] = []
     rejected: list[tuple[int, str, str]] = []
-    line_number = loaded = 0
-    with path.open("rb") as handle:
-        while chunk := handle.readlines(_READ_CHUNK_BYTES):
-            if line_number == 0:
-                chunk[0] = strip_bom(chunk[0])
-            for raw_line in chunk:
-                line_number += 1
-                raw = raw_line.rstrip(b"\r\n")
-                try:
-                    is_object = type(loads(raw)) is dict
-                except decode_error:
-                    is_object = False
-                if is_object and _NUL_ESCAPE not in raw:
-                    resources.append(raw)
-                    lines.append(line_number)
-                    if len(resources) >= batch_rows:
-                        yield "resource", _resource_table(resources, lines, lineage, ingested_at)
-                        loaded += len(resources)
-                        resources, lines = [], []
-                else:
-                    _, reason = classify_line(raw)
-                    rejected.append((line_number, reason or "unknown", raw.decode("utf-8", errors="replace")))
-    if resources:
-        yield "resource", _resource_table(resources, lines, lineage, ingested_at)
-        loaded += len(resources)
+    line_count = loaded = 0
+    for block in _line_blocks(path):
+        text = _valid_objects(block)
+        if text is not None:
+            numbers = np.arange(line_count + 1, line_count + len(text) + 1, dtype=np.int64)
+            line_count += len(text)
+        else:
+            text, numbers = _classified_lines(block, line_count + 1, rejected)
+            line_count += block.count(b"\n") + (not block.endswith(b"\n"))
+        for start in range(0, len(text), batch_rows):
+            part = text.slice(start, batch_rows)
+            yield "resource", _resource_table(part, numbers[start : start + batch_rows], lineage, ingested_at)
+        loaded += len(text)
     if rejected:
         yield "rejected", _rejected_table(rejected, lineage, ingested_at)
-    values, counts = _lineage_values(lineage), (line_number, loaded, len(rejected))
+    values, counts = _lineage_values(lineage), (line_count, loaded, len(rejected))
     yield "file_log", file_log_table(values, lineage.entity, *counts, ingested_at)
 
 
@@ -315,16 +384,42 @@ def _hinted(table: pa.Table, kind: str, entity: str) -> object:
     )
 
 
+# one value per landing file: rendered once per file in the CSV dlt loads
+_CONSTANT_COLUMNS = ("ehr_system", "tenant", "environment", "batch_id", "source_file", "ingested_at")
+
+
+def _import_hints(entity: str) -> Callable[[pa.Schema], dict[str, object]]:
+    name, hints, key = _route("resource", entity)
+    columns = {**hints, LOAD_ID_COLUMN: LOAD_ID_HINT}
+    return lambda _: dlt.mark.make_hints(
+        table_name=name, write_disposition="append", columns=columns, primary_key=list(key)
+    )
+
+
 def _load_files(
     entity: str, files: list[Path], settings: Settings, on_file: Callable[[str, Path], None] | None
 ) -> Iterator[object]:
+    """The files' resource rows as CSV files dlt imports as they are (``COPY``), every file's
+    rejected lines and log row as Arrow tables, all in the same load."""
     ingested_at = datetime.now(UTC)
     log.info("ehr %s: %d new landing file(s)", entity, len(files))
-    for path in files:
-        for kind, table in read_landing_file(path, settings.landing_dir, ingested_at):
-            yield _hinted(table, kind, entity)
-        if on_file is not None:
-            on_file(entity, path)
+    others: list[object] = []
+
+    def resource_tables() -> Iterator[pa.Table]:
+        for path in files:
+            for kind, table in read_landing_file(path, settings.landing_dir, ingested_at):
+                if kind == "resource":
+                    yield table
+                else:
+                    others.append(_hinted(table, kind, entity))
+            if on_file is not None:
+                on_file(entity, path)
+
+    for item in csv_imports(resource_tables(), _import_hints(entity), _CONSTANT_COLUMNS):
+        yield item
+        yield from others
+        others.clear()
+    yield from others
 
 
 _ROUTED = [(REJECTED_TABLE, REJECTED_HINTS, _LINE_KEY), (FILE_LOG_TABLE, LOG_HINTS, ("source_file",))]
@@ -345,7 +440,10 @@ def _entity_resource(
             # silver reads every modeled type, and a source that never sends, say, Immunization
             # is normal. An empty Arrow table gives it the same columns as a loaded file.
             nowhere = FileLineage("", "", "", "", entity, "")
-            yield _hinted(_resource_table([], [], nowhere, datetime.now(UTC)), "resource", entity)
+            empty = _resource_table(
+                pa.array([], pa.string()), np.array([], np.int64), nowhere, datetime.now(UTC)
+            )
+            yield _hinted(empty, "resource", entity)
         yield from _load_files(entity, files, settings, on_file)
 
     load_entity.__doc__ = f"New {entity} NDJSON lines from the EHR landing zone, raw, with lineage."

@@ -9,8 +9,8 @@ from pathlib import Path
 import dlt
 from dlt.common.pipeline import LoadInfo
 
-from ingestion.bronze_loads import LoadResult, bronze_load, normalized_rows
-from ingestion.bronze_pipeline import LOADER_FILE_FORMAT, bronze_pipeline
+from ingestion.bronze_loads import LoadResult, bronze_load
+from ingestion.bronze_pipeline import LOADER_FILE_FORMAT, bronze_pipeline, extracted_rows
 from ingestion.ehr.bronze import (
     FILE_LOG_TABLE,
     REJECTED_TABLE,
@@ -56,7 +56,7 @@ def load_ehr_to_bronze(
             loader_file_format=LOADER_FILE_FORMAT,
         )
         info.raise_on_failed_jobs()
-        counts = normalized_rows(pipeline) if files else {}
+        counts = extracted_rows(pipeline) if files else {}
     rejected = counts.pop(REJECTED_TABLE, 0)
     counts.pop(FILE_LOG_TABLE, None)
     counts.pop(SYSTEMS_TABLE, None)  # the registry, rewritten by every load: not data

@@ -27,7 +27,13 @@ import dlt
 import pyarrow as pa
 from dlt.sources import DltResource
 
-from ingestion.bronze_pipeline import declare_tables
+from ingestion.bronze_pipeline import (
+    IMPORT_FILE_ROWS,
+    LOAD_ID_COLUMN,
+    LOAD_ID_HINT,
+    csv_imports,
+    declare_tables,
+)
 from ingestion.feeds.config import (
     FILE_LOG_TABLE,
     REJECTED_TABLE,
@@ -47,8 +53,10 @@ from ingestion.feeds.file_log import (
     log_report,
 )
 from ingestion.feeds.lineage import (
+    CONSTANT_LINEAGE,
     LINEAGE_HINTS,
     Hints,
+    bronze_column_name,
     check_header,
     column_hint,
     lineage_columns,
@@ -59,7 +67,6 @@ from warehouse.settings import Settings, get_settings
 log = logging.getLogger(__name__)
 
 SOURCE_NAME = "feeds"
-ARROW_BATCH_ROWS = 50_000
 
 REJECTED_HINTS: Hints = {
     "table_name": column_hint(description="bronze table the row was meant for"),
@@ -70,11 +77,27 @@ REJECTED_HINTS: Hints = {
 
 
 def _data_batches(file: FeedFile, csv_file: CsvFile, ingested_at: datetime) -> Iterator[pa.Table]:
+    """The file's rows with their lineage, columns named as in bronze."""
     data, numbers = csv_file.data, csv_file.row_numbers
-    for start in range(0, data.num_rows, ARROW_BATCH_ROWS):
-        part = data.slice(start, ARROW_BATCH_ROWS)
-        lineage = lineage_columns(file, ingested_at, numbers.slice(start, ARROW_BATCH_ROWS))
-        yield pa.table({**{name: part.column(name) for name in part.column_names}, **lineage})
+    names = [bronze_column_name(name) for name in data.column_names]
+    for start in range(0, data.num_rows, IMPORT_FILE_ROWS):
+        part = data.slice(start, IMPORT_FILE_ROWS)
+        lineage = lineage_columns(file, ingested_at, numbers.slice(start, IMPORT_FILE_ROWS))
+        yield pa.table({**dict(zip(names, part.columns, strict=True)), **lineage})
+
+
+def _data_hints(table: str) -> Callable[[pa.Schema], dict[str, object]]:
+    """Hints of an imported file of ``table``: its file columns are text, as read."""
+
+    def hints(schema: pa.Schema) -> dict[str, object]:
+        columns: Hints = {
+            name: column_hint(nullable=True) for name in schema.names if name not in LINEAGE_HINTS
+        }
+        columns.update(lineage_hints())
+        columns[LOAD_ID_COLUMN] = dict(LOAD_ID_HINT)
+        return dlt.mark.make_hints(table_name=table, write_disposition="append", columns=columns)
+
+    return hints
 
 
 def _rejected_table(file: FeedFile, csv_file: CsvFile, ingested_at: datetime) -> pa.Table:
@@ -102,18 +125,17 @@ def _routed(table: pa.Table, table_name: str, hints: Hints) -> object:
 
 def read_feed_file(
     file: FeedFile, ingested_at: datetime, previous: PreviousFile | None
-) -> tuple[list[object], FileReport]:
-    """dlt items for one file (data batches, rejected rows, its file log row) and its report."""
+) -> tuple[Iterator[pa.Table], list[object], FileReport]:
+    """One file: its data batches (Arrow, with lineage), its audit items for dlt (rejected rows,
+    its file log row) and its report."""
     csv_file = read_csv_file(file.path)
     check_header(file, csv_file.header)
     report = file_report(file, csv_file, previous)
-    items: list[object] = [
-        _routed(batch, file.feed.table, LINEAGE_HINTS) for batch in _data_batches(file, csv_file, ingested_at)
-    ]
+    audit: list[object] = []
     if csv_file.rejected:
-        items.append(_routed(_rejected_table(file, csv_file, ingested_at), REJECTED_TABLE, REJECTED_HINTS))
-    items.append(_routed(file_log_table(file, csv_file, report, ingested_at), FILE_LOG_TABLE, FILE_LOG_HINTS))
-    return items, report
+        audit.append(_routed(_rejected_table(file, csv_file, ingested_at), REJECTED_TABLE, REJECTED_HINTS))
+    audit.append(_routed(file_log_table(file, csv_file, report, ingested_at), FILE_LOG_TABLE, FILE_LOG_HINTS))
+    return _data_batches(file, csv_file, ingested_at), audit, report
 
 
 def _describe(table: str, config: LoadConfig, feeds: tuple[FeedConfig, ...]) -> str:
@@ -144,15 +166,27 @@ def _table_resource(
         ingested_at = datetime.now(UTC)
         found = new_feed_files(config, feeds, settings)
         previous = last_headers(settings, [feed.name for feed in feeds])
-        for feed in feeds:
-            log.info("%s: %d new file(s)", feed.name, len(found[feed]))
-            for file in found[feed]:
-                items, report = read_feed_file(file, ingested_at, previous.get(feed.name))
-                yield from items
-                previous[feed.name] = (report.source_file, report.columns)
-                log_report(report)
-                if on_file is not None:
-                    on_file(report)
+        audit: list[object] = []
+
+        def data_batches() -> Iterator[pa.Table]:
+            for feed in feeds:
+                log.info("%s: %d new file(s)", feed.name, len(found[feed]))
+                for file in found[feed]:
+                    batches, items, report = read_feed_file(file, ingested_at, previous.get(feed.name))
+                    yield from batches
+                    audit.extend(items)
+                    previous[feed.name] = (report.source_file, report.columns)
+                    log_report(report)
+                    if on_file is not None:
+                        on_file(report)
+
+        # the rows of the table's files go to dlt as CSV files to COPY, the files' audit rows
+        # as Arrow tables, all in the same load
+        for item in csv_imports(data_batches(), _data_hints(table), CONSTANT_LINEAGE):
+            yield item
+            yield from audit
+            audit.clear()
+        yield from audit
 
     load_table.__doc__ = description
     resource = dlt.resource(load_table, name=table, write_disposition="append")

@@ -41,9 +41,16 @@ def lineage_hints(*names: str) -> Hints:
 
 
 LINEAGE_HINTS = lineage_hints()
+# lineage with one value per file (all but row_number)
+CONSTANT_LINEAGE = tuple(name for name in LINEAGE_HINTS if name != "row_number")
 RESERVED_COLUMNS = (*LINEAGE_HINTS, "_dlt_load_id", "_dlt_id")
 
 _naming = NamingConvention()  # dlt's default: how header names become bronze column names
+
+
+def bronze_column_name(header_column: str) -> str:
+    """The bronze column a CSV header column lands in (dlt's naming convention)."""
+    return _naming.normalize_identifier(header_column)
 
 
 class LineageCollisionError(ValueError):

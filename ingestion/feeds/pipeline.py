@@ -8,8 +8,8 @@ from pathlib import Path
 
 import dlt
 
-from ingestion.bronze_loads import LoadResult, SchemaChange, bronze_load, normalized_rows
-from ingestion.bronze_pipeline import LOADER_FILE_FORMAT, bronze_pipeline
+from ingestion.bronze_loads import LoadResult, SchemaChange, bronze_load
+from ingestion.bronze_pipeline import LOADER_FILE_FORMAT, bronze_pipeline, extracted_rows
 from ingestion.feeds.bronze import FileReport, feeds_bronze_source
 from ingestion.feeds.config import LoadConfig, feed_tables, load_config
 from ingestion.feeds.discovery import unclaimed_folders
@@ -47,7 +47,7 @@ def load_feeds_to_bronze(
         source = feeds_bronze_source(lambda: settings, config, on_file=record)
         info = pipeline.run(source, loader_file_format=LOADER_FILE_FORMAT)
         info.raise_on_failed_jobs()
-        counts = normalized_rows(pipeline) if files else {}
+        counts = extracted_rows(pipeline) if files else {}
     return LoadResult(
         source="feeds",
         files=len(files),

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from ingestion.ehr import bronze
 from ingestion.ehr.bronze import FileLineage, classify_line, read_landing_file
 
 
@@ -83,3 +84,61 @@ def test_lineage_is_read_from_the_landing_path(tmp_path: Path) -> None:
         "patient",
         "20250101T060000Z",
     )
+
+
+def _read(path: Path, root: Path) -> tuple[list[tuple[int, str]], list[tuple[int, str]], dict[str, object]]:
+    batches = list(read_landing_file(path, root, datetime(2025, 3, 2, 6, tzinfo=UTC)))
+    kept = [(r["line_number"], r["resource"]) for k, t in batches if k == "resource" for r in t.to_pylist()]
+    bad = [(r["line_number"], r["error"]) for k, t in batches if k == "rejected" for r in t.to_pylist()]
+    return kept, bad, batches[-1][1].to_pylist()[0]
+
+
+def test_a_clean_file_is_validated_in_bulk_and_kept_byte_for_byte(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def line_by_line(*_: object) -> None:
+        raise AssertionError("a clean file must not be read line by line")
+
+    monkeypatch.setattr(bronze, "_classified_lines", line_by_line)
+    note = "caf\u00e9, \\\"quoted\\\""
+    lines = [f'{{"id":"{n}","note":"{note}","n":[1.5,{{"a":null}}]}}' for n in range(1, 1001)]
+    path = _landing_file(tmp_path, lines)
+    kept, bad, file_log = _read(path, tmp_path)
+    assert kept == list(enumerate(lines, 1)) and bad == []
+    assert (file_log["lines"], file_log["rows_loaded"], file_log["rows_rejected"]) == (1000, 1000, 0)
+
+
+@pytest.mark.parametrize(
+    ("line", "reason_start"),
+    [
+        ('{"id":"2","value":NaN}', "invalid JSON"),  # Arrow's parser would take it
+        ('{"id":"2"}{"id":"3"}', "invalid JSON"),  # two objects on one line
+        ('{"id":"2","x":"\\ud800"}', "invalid JSON"),  # a lone surrogate: jsonb refuses it
+        ('{"id":"2","x":"\\u0000"}', "contains a \\u0000"),
+        ("[1]", "JSON value is a list"),
+        (" ", "blank line"),
+    ],
+)
+def test_a_bad_line_among_good_ones_is_rejected_and_the_others_land(
+    tmp_path: Path, line: str, reason_start: str
+) -> None:
+    path = _landing_file(tmp_path, ['{"id":"1"}', line, '{"id":"3"}'])
+    kept, bad, file_log = _read(path, tmp_path)
+    assert kept == [(1, '{"id":"1"}'), (3, '{"id":"3"}')]
+    assert [n for n, _ in bad] == [2] and bad[0][1].startswith(reason_start)
+    assert file_log["lines"] == 3
+
+
+def test_invalid_utf8_crlf_a_bom_and_a_missing_last_line_break(tmp_path: Path) -> None:
+    folder = tmp_path / "acme" / "prod" / "epic" / "encounter" / "20250302T060000Z"
+    folder.mkdir(parents=True)
+    path = folder / "encounter-0000.ndjson"
+    path.write_bytes(b'\xef\xbb\xbf{"id":"1"}\r\n{"id":"\xff"}\r\n{"id":"3"}')
+    kept, bad, file_log = _read(path, tmp_path)
+    assert kept == [(1, '{"id":"1"}'), (3, '{"id":"3"}')]
+    assert bad == [(2, "line is not valid UTF-8")]
+    assert file_log["lines"] == 3
+
+    path.write_bytes(b'{"id":"1"}\n{"id":"\xff"}\n')  # no CR: the bulk check sees the bad byte too
+    kept, bad, _ = _read(path, tmp_path)
+    assert kept == [(1, '{"id":"1"}')] and bad == [(2, "line is not valid UTF-8")]
