@@ -84,10 +84,10 @@ def _tx(ids: list[int], day: str, kind: str = "CHARGE") -> str:
 def _claims(lines: list[tuple[str, str, str]]) -> str:
     rows = [CLAIM_HEADER]
     for claim, line, status in lines:
-        paid = "2025-02-10" if status == "paid" else ""
+        paid, denial = ("2025-02-10", "") if status == "paid" else ("", "CO-16" if status == "denied" else "")
         rows.append(
             f"{claim},{line},T{claim[-2:]},ATH0000012,1234567893,2025-01-05,2025-01-08,{paid},"
-            f"100.00,80.00,{'80.00' if status == 'paid' else '0.00'},{status},"
+            f"100.00,80.00,{'80.00' if paid else '0.00'},{status},{denial}"
         )
     return "\n".join(rows) + "\n"
 

@@ -18,6 +18,7 @@
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
+    on_schema_change='fail',
     unique_key=['source_system', 'resource_type', 'identifier_system', 'identifier_value'],
     indexes=[
         {'columns': ['source_system', 'resource_type', 'identifier_system', 'identifier_value'], 'unique': true},

@@ -15,6 +15,7 @@
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
+    on_schema_change='fail',
     unique_key=['source_system', 'encounter_id'],
     indexes=[{'columns': ['source_system', 'encounter_id'], 'unique': true}, load_id_index()],
     pre_hook="{{ carehouse.prefer_hash_joins() }}",

@@ -14,6 +14,7 @@
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
+    on_schema_change='fail',
     unique_key=['source_system', 'medication_request_id'],
     indexes=[{'columns': ['source_system', 'medication_request_id'], 'unique': true}, load_id_index()],
     pre_hook="{{ carehouse.prefer_hash_joins() }}",

@@ -12,6 +12,7 @@
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
+    on_schema_change='fail',
     unique_key=['source_system', 'organization_id'],
     indexes=[{'columns': ['source_system', 'organization_id'], 'unique': true}, load_id_index()],
 ) }}

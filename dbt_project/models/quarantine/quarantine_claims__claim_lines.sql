@@ -8,7 +8,12 @@
 -- newer than the greatest _dlt_load_id already here.
 -- ============================================================================
 
-{{ config(materialized='incremental', incremental_strategy='append', indexes=[load_id_index()]) }}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    indexes=[load_id_index()],
+) }}
 
 with
 

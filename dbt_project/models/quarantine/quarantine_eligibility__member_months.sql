@@ -13,6 +13,7 @@
 
 {{ config(
     materialized='incremental',
+    on_schema_change='fail',
     incremental_strategy='delete+insert',
     unique_key='source_file',
     indexes=[load_id_index(), {'columns': ['source_file']}],

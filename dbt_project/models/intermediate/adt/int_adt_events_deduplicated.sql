@@ -13,6 +13,7 @@
 
 {{ config(
     materialized='incremental',
+    on_schema_change='fail',
     incremental_strategy='delete+insert',
     unique_key='event_id',
     indexes=[load_id_index(), {'columns': ['event_id']}, {'columns': ['stay_id']}],

@@ -33,6 +33,7 @@
 
 {{ config(
     materialized='incremental',
+    on_schema_change='fail',
     incremental_strategy='delete+insert',
     unique_key='stay_id',
     indexes=[load_id_index(), {'columns': ['stay_id']}],

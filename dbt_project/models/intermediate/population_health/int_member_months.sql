@@ -17,6 +17,7 @@
 
 {{ config(
     materialized='incremental',
+    on_schema_change='fail',
     incremental_strategy='delete+insert',
     unique_key=['payer_code', 'eligibility_month'],
     indexes=[load_id_index(), {'columns': ['payer_code', 'eligibility_month']}],

@@ -20,6 +20,7 @@
 
 {{ config(
     materialized='incremental',
+    on_schema_change='fail',
     incremental_strategy='delete+insert',
     unique_key=['payer_code', 'rx_claim_id'],
     indexes=[load_id_index(), {'columns': ['payer_code', 'rx_claim_id']}],

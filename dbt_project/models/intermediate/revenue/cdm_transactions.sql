@@ -21,6 +21,7 @@
 
 {{ config(
     materialized='incremental',
+    on_schema_change='fail',
     incremental_strategy='delete+insert',
     unique_key=['source_system', 'transaction_id'],
     indexes=[load_id_index(), {'columns': ['source_system', 'transaction_id']}],

@@ -15,6 +15,7 @@
 
 {{ config(
     materialized='incremental',
+    on_schema_change='fail',
     incremental_strategy='delete+insert',
     unique_key=['payer_feed_code', 'claim_month'],
     indexes=[load_id_index(), {'columns': ['payer_feed_code', 'claim_month']}],

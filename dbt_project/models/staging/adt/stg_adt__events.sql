@@ -21,6 +21,7 @@
 
 {{ config(
     materialized='incremental',
+    on_schema_change='fail',
     incremental_strategy='append',
     indexes=[load_id_index(), {'columns': ['event_id']}, {'columns': ['stay_id']}],
 ) }}

@@ -21,6 +21,7 @@
 
 {{ config(
     materialized='incremental',
+    on_schema_change='fail',
     incremental_strategy='delete+insert',
     unique_key=['source_file', 'row_number'],
     indexes=[

@@ -13,6 +13,7 @@
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
+    on_schema_change='fail',
     indexes=[load_id_index(), {'columns': ['source_system', 'immunization_id']}],
 ) }}
 

@@ -17,6 +17,7 @@
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
+    on_schema_change='fail',
     indexes=[load_id_index(), {'columns': ['source_system', 'medication_request_id']}],
 ) }}
 

@@ -15,6 +15,7 @@
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
+    on_schema_change='fail',
     indexes=[load_id_index(), {'columns': ['source_system', 'observation_id']}],
 ) }}
 

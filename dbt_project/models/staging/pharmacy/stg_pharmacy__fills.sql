@@ -19,6 +19,7 @@
 
 {{ config(
     materialized='incremental',
+    on_schema_change='fail',
     incremental_strategy='delete+insert',
     unique_key='source_file',
     indexes=[
