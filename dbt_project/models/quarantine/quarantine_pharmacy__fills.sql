@@ -7,8 +7,9 @@
 -- count(bronze) = count(this) + count(usable rows of stg_pharmacy__fills).
 -- Incremental (delete+insert by source_file): each build takes the
 -- quarantined staged rows of loads newer than the greatest _dlt_load_id here,
--- and again those of the files here that were current (a newer file may have
--- superseded them since: is_superseded changes).
+-- and again those of the files here that were current in the payer months
+-- those loads touched (a newer file may have superseded them: is_superseded
+-- changes).
 -- ============================================================================
 
 {{ config(
@@ -56,7 +57,13 @@ final as (
         and (
             {{ incremental_load_filter() }}
             {% if is_incremental() %}
-            or source_file in (select source_file from {{ this }} where not is_superseded)
+            or (
+                source_file in (select source_file from {{ this }} where not is_superseded)
+                and ({{ payer_month_partition('file_month') }}) in (
+                    select {{ payer_month_partition('file_month') }} from staged
+                    where {{ incremental_load_filter() }}
+                )
+            )
             {% endif %}
         )
 
