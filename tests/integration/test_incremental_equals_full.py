@@ -39,7 +39,7 @@ DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 DAY_1, DAY_2 = date(2025, 3, 1), date(2025, 3, 2)
 PATIENTS = 40
 # the sources this test loads: incremental models fed by any other source are another test's
-LOADED_SOURCES = {"ehr", "dlt"}
+LOADED_SOURCES = {"ehr"}
 SYSTEM, NPI, LATE_NPI = "cerner", "http://hl7.org/fhir/sid/us-npi", "9999974493"
 PAT, ENC, ORDER, PRAC = "cerner-pat-1", "cerner-enc-1", "cerner-order-1", "cerner-prac-late"
 COPIES = "incremental_copies"
