@@ -12,12 +12,11 @@
         models' load-id indexes are built on, so the filters below use them).
     load_watermark(relation, column): a scalar subquery, the greatest load id
         `relation` holds (-1 when empty).
-    completed_load_ids(): a subquery, the ids of the completed bronze loads.
-        bronze._dlt_loads is dlt's bookkeeping (one row per load package,
-        written at the very end of the load, status 0 = every table of the
-        package arrived), not data: it is read as a relation, not declared as
-        a dbt source, so that it does not become a Dagster asset no step
-        materializes.
+    completed_load_ids(): a subquery, the ids of the completed bronze loads
+        (bronze._dlt_loads: one row per load package, written by dlt at the
+        very end of the load, status 0 = every table arrived). Not a dbt
+        source: every loader writes it, so no source's lineage owns it (as a
+        source it would be a placeholder asset in the Dagster graph).
     incremental_load_filter(column, completed_only): a boolean for a WHERE:
         on an incremental build, rows of loads newer than the watermark of
         {{ this }}; with completed_only (models reading bronze), also only
@@ -53,7 +52,8 @@
 {%- endmacro %}
 
 {% macro completed_load_ids() -%}
-    (select load_id from {{ api.Relation.create(database=target.database, schema='bronze', identifier='_dlt_loads') }} where status = 0)
+    {%- set loads = api.Relation.create(database=target.database, schema='bronze', identifier='_dlt_loads') %}
+    (select load_id from {{ loads }} where status = 0)
 {%- endmacro %}
 
 {% macro incremental_load_filter(column='_dlt_load_id', completed_only=false) -%}
