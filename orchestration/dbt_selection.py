@@ -53,6 +53,7 @@ CLOCK_SOURCE = "clock:today"
 # that runs tests) and what reads it, gold.mart_data_quality_metrics: that mart keeps one set of
 # rows per data state (the newest bronze load), so a build on unchanged data has nothing to add.
 CLOCK_PATTERN = re.compile(r"current_timestamp|current_date|\bnow\s*\(|run_started_at", re.IGNORECASE)
+SMALL_TABLE_ROWS = 1000  # a dlt table this small is compared by content (see source_watermark)
 BUILT_TYPES = frozenset({"model", "seed", "snapshot"})
 
 T = TypeVar("T")
@@ -200,10 +201,26 @@ def source_watermark(
         if not newer:
             return recorded if recorded is not None else "0"
         query = sql.SQL("select 1 from {} where _dlt_load_id = any(%s) limit 1").format(relation)
-        return loads[-1] if conn.execute(query, (newer,)).fetchone() else (recorded or "0")
+        if not conn.execute(query, (newer,)).fetchone():
+            return recorded or "0"
+        small = sql.SQL("select count(*) from (select 1 from {} limit %s) as rows").format(relation)
+        if conn.execute(small, (SMALL_TABLE_ROWS + 1,)).fetchone()[0] <= SMALL_TABLE_ROWS:
+            # a small table every load rewrites (the EHR registry, bronze.ehr__systems): its
+            # content, not its load id, says whether it changed
+            return _content_digest(conn, relation, columns)
+        return loads[-1]
     query = sql.SQL("select count(*), coalesce(max(xmin::text::bigint), 0) from {}").format(relation)
     count, newest = conn.execute(query).fetchone()
     return f"{count}:{newest}"
+
+
+def _content_digest(conn: psycopg.Connection, relation: sql.Identifier, columns: set[str]) -> str:
+    kept = sorted(name for name in columns if not name.startswith("_dlt") and name != "ingested_at")
+    row = sql.SQL("md5(row({})::text)").format(sql.SQL(", ").join(map(sql.Identifier, kept)))
+    query = sql.SQL("select md5(coalesce(string_agg({row}, ',' order by {row}), '')) from {t}").format(
+        row=row, t=relation
+    )
+    return "content:" + str(conn.execute(query).fetchone()[0])
 
 
 def _missing_relations(conn: psycopg.Connection, manifest: Mapping[str, Any], uids: Iterable[str]) -> bool:
