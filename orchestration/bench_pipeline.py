@@ -24,6 +24,7 @@ from statistics import mean
 import psutil
 import psycopg
 from dagster import DagsterEventType, DagsterInstance
+from psycopg import sql
 from rich.console import Console
 
 from orchestration.bench import _scratch_warehouse
@@ -123,9 +124,10 @@ class TreeRssSampler:
         self.peak = max(self.peak, total)
 
 
-def step_figures(instance: DagsterInstance, run_id: str) -> dict[str, StepFigures]:
+def step_figures(instance: DagsterInstance, run_id: str, loaded_rows: int) -> dict[str, StepFigures]:
     """Per step of the benchmark: the summed durations of its Dagster steps (STEP_START to
-    STEP_SUCCESS/FAILURE) and the rows its materializations report."""
+    STEP_SUCCESS/FAILURE) and the rows its materializations report; for the load, the rows
+    bronze gained."""
     started: dict[str, float] = {}
     seconds = dict.fromkeys(STEPS, 0.0)
     rows = dict.fromkeys(STEPS, 0)
@@ -141,7 +143,22 @@ def step_figures(instance: DagsterInstance, run_id: str) -> dict[str, StepFigure
             seconds[step] += entry.timestamp - started.pop(event.step_key, entry.timestamp)
         elif event.event_type == DagsterEventType.ASSET_MATERIALIZATION:
             rows[step] += metadata_rows(dict(event.event_specific_data.materialization.metadata))
+    rows["load"] = max(rows["load"], loaded_rows)
     return {step: StepFigures(seconds[step], rows[step]) for step in STEPS}
+
+
+def bronze_rows(settings: Settings) -> int:
+    """Rows in the bronze tables (dlt's own bookkeeping left out): dlt's materializations carry
+    no row counts, so a run's load rows are the difference before and after it."""
+    with psycopg.connect(settings.dsn) as conn:
+        tables = conn.execute(
+            "select table_name from information_schema.tables where table_schema = 'bronze'"
+            " and table_type = 'BASE TABLE' and table_name not like '\\_dlt\\_%'"
+        ).fetchall()
+        query = sql.SQL(" + ").join(
+            sql.SQL("(select count(*) from {})").format(sql.Identifier("bronze", name)) for (name,) in tables
+        )
+        return int(conn.execute(sql.SQL("select {}").format(query)).fetchone()[0]) if tables else 0
 
 
 def database_bytes(settings: Settings) -> int:
@@ -205,6 +222,7 @@ def run_pipeline_benchmark(
             console.print(f"[bold]run {number}/{len(plan)}[/]: {kind}, {day}")
             run_id = make_new_run_id()
             instance = carehouse_instance(scratch)
+            bronze_before = bronze_rows(scratch)
             with (
                 TreeRssSampler() as rss,
                 RunWatcher(instance, run_id, terminal),
@@ -222,7 +240,7 @@ def run_pipeline_benchmark(
                 kind=kind,
                 day=day,
                 wall_s=wall_s,
-                steps=step_figures(instance, run_id),
+                steps=step_figures(instance, run_id, loaded_rows=bronze_rows(scratch) - bronze_before),
                 peak_rss_bytes=rss.peak,
                 database_bytes=database_bytes(scratch),
                 home_bytes=tree_bytes(scratch.home),
