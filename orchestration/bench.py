@@ -166,21 +166,21 @@ def write_feed_bench_landing(
     return files
 
 
-def _scratch_dsn(settings: Settings) -> tuple[str, str, str]:
+def _scratch_dsn(settings: Settings, suffix: str = "bench") -> tuple[str, str, str]:
     """(admin DSN, scratch DSN, scratch database name) on the warehouse's server."""
     facts = settings.connection_facts
-    name = f"{facts.dbname}_bench"
+    name = f"{facts.dbname}_{suffix}"
     base = settings.dsn.rsplit("/", 1)[0]
     query = "?" + settings.dsn.split("?", 1)[1] if "?" in settings.dsn else ""
     return settings.dsn, f"{base}/{name}{query}", name
 
 
 @contextmanager
-def _scratch_warehouse(settings: Settings) -> Iterator[Settings]:
-    """Settings for a fresh database (with the layer schemas) on the warehouse's server and a
-    temporary carehouse home; both are removed afterwards, the database by force because a
-    failed load may leave connections open."""
-    admin_dsn, scratch_dsn, scratch_db = _scratch_dsn(settings)
+def _scratch_warehouse(settings: Settings, suffix: str = "bench") -> Iterator[Settings]:
+    """Settings for a fresh database (with the layer schemas) on the warehouse's server, named
+    after the warehouse's with ``_<suffix>``, and a temporary carehouse home; both are removed
+    afterwards, the database by force because a failed load may leave connections open."""
+    admin_dsn, scratch_dsn, scratch_db = _scratch_dsn(settings, suffix)
     with psycopg.connect(admin_dsn, autocommit=True) as conn:
         conn.execute(sql.SQL("drop database if exists {}").format(sql.Identifier(scratch_db)))
         conn.execute(sql.SQL("create database {}").format(sql.Identifier(scratch_db)))

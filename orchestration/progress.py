@@ -47,7 +47,8 @@ def phase_of(step_key: str) -> str:
     return "checks"
 
 
-def _rows(metadata: dict) -> int:
+def metadata_rows(metadata: dict) -> int:
+    """The rows a materialization's metadata counts (dbt, dlt and simulator keys)."""
     values = [metadata[key] for key in _ROW_KEYS if key in metadata]
     values += [value for key, value in metadata.items() if key.startswith(_ROW_PREFIXES)]
     total = 0
@@ -135,7 +136,7 @@ class RunProgress:
             phase.skipped += 1
         elif kind == DagsterEventType.ASSET_MATERIALIZATION:
             phase.assets += 1
-            phase.rows += _rows(dict(event.event_specific_data.materialization.metadata))
+            phase.rows += metadata_rows(dict(event.event_specific_data.materialization.metadata))
 
     def table(self, now: float) -> Table:
         table = Table(box=None, show_header=False, pad_edge=False)

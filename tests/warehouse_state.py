@@ -40,6 +40,7 @@ BOOKKEEPING = frozenset(
         "carehouse__load_attempts",
         "carehouse__gold_key",
         "carehouse__sample_rate_changes",
+        "carehouse__dbt_builds",  # what each dbt step last consumed (orchestration.dbt_selection)
         "_dlt_loads",
         "_dlt_version",
         "_dlt_pipeline_state",

@@ -11,6 +11,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from orchestration.assets.dbt_checks import describe_test
 from orchestration.assets.owners import ANALYTICS_ENGINEERING
 from orchestration.dbt_project import carehouse_dbt, dbt_process_env, ensure_manifest
+from orchestration.dbt_selection import plan_for_context, record_when_done
 from orchestration.housekeeping import DBT_TARGETS_KEPT, prune_dbt_targets
 from warehouse.lock import writer_lock
 from warehouse.schemas import ensure_schemas_and_roles
@@ -77,11 +78,16 @@ def _dbt_build(context: AssetExecutionContext, dbt: DbtCliResource, *extra_args:
         # room for this build's folder first: Dagster may close this generator after its last event
         prune_dbt_targets(settings, keep=DBT_TARGETS_KEPT - 1)
         target = settings.dbt_runs_dir / f"{context.op_def.name}-{context.run_id[:8]}-{uuid.uuid4().hex[:6]}"
+        plan = plan_for_context(settings, context)  # only what is downstream of new data
+        context.log.info(plan.summary)
+        yield from plan.unchanged_results()
+        if plan.skip:
+            return
         # row counts: one cheap count(*) per materialized table, attached to its materialization;
         # dbt's unit tests check SQL logic, not data: they run in the test suite, not every build
-        build = ["build", "--exclude-resource-type", "unit_test", *extra_args]
+        build = ["build", "--exclude-resource-type", "unit_test", *extra_args, *plan.exclude_args]
         invocation = dbt.cli(build, context=context, target_path=target)
-        yield from invocation.stream().fetch_row_counts()
+        yield from record_when_done(invocation.stream().fetch_row_counts(), settings, plan)
 
 
 @dbt_assets(

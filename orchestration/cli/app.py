@@ -59,13 +59,13 @@ SeedOption = Annotated[int, typer.Option(help="Simulation seed: same seed and da
 PatientsOption = Annotated[int, typer.Option(help="Patients across both EHR systems.", min=10)]
 
 
-def parse_date(value: str | None) -> date:
+def parse_date(value: str | None, param_hint: str = "--date") -> date:
     if not value:
         return datetime.now(UTC).date()
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a date like 2025-03-02", param_hint="--date") from None
+        raise typer.BadParameter(f"{value!r} is not a date like 2025-03-02", param_hint=param_hint) from None
 
 
 def describe_target(settings: Settings) -> str:

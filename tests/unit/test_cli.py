@@ -35,6 +35,7 @@ COMMANDS = [
     ["bench"],
     ["bench", "ingest"],
     ["bench", "feeds"],
+    ["bench", "pipeline"],
     ["dbt"],
     ["status"],
 ]
@@ -51,6 +52,12 @@ def test_run_rejects_a_bad_date() -> None:
     result = CliRunner().invoke(app, ["run", "--date", "02/03/2025"])
     assert result.exit_code != 0
     assert "2025-03-02" in result.output
+
+
+def test_bench_pipeline_rejects_a_bad_start_date_before_anything_runs() -> None:
+    result = CliRunner().invoke(app, ["bench", "pipeline", "--start-date", "2025-13-01"])
+    assert result.exit_code != 0
+    assert "--start-date" in result.output and "2025-03-02" in result.output
 
 
 def test_a_setting_carehouse_cannot_use_is_one_line_not_a_traceback(tmp_path: Path) -> None:
