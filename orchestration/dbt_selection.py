@@ -287,6 +287,11 @@ def _plan(
     reason: str,
     manifest: Mapping[str, Any],
 ) -> BuildPlan:
+    # All or nothing per step: dbt leaves out a test when any of its parents is left out
+    # (eager indirect selection), so a partial build would silently drop a rebuilt model's
+    # relationship and reconciliation checks. The incremental models keep a whole step cheap.
+    if built:
+        built = set(selected)
     # a watermark moves only when every node of the step downstream of it was built (the
     # adt_flow job builds the patient-flow subset: the other sources stay where they were)
     record = {source: now[source] for source, nodes in downstream.items() if nodes <= built}

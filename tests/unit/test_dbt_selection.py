@@ -55,17 +55,19 @@ def test_the_digest_ignores_when_the_manifest_was_parsed_but_not_what_it_builds(
     assert project_digest(edited) != project_digest(MANIFEST)
 
 
-def test_a_subset_build_moves_only_the_watermarks_it_covered() -> None:
+def test_a_step_builds_all_of_its_selection_or_nothing() -> None:
     downstream = {A: {STG_A, INT_AB}, B: {STG_B, INT_AB}, CLOCK_SOURCE: {STG_A, INT_AB}}
     now = {A: "1", B: "2", CLOCK_SOURCE: "2025-03-01", PROJECT_SOURCE: "d"}
-    # only b changed: stg_b and int_ab are rebuilt, stg_a is left out
+    # only b changed: the whole step is built (a test of int_ab reads stg_a too)
     plan = _plan("dbt_silver", STEP, STEP, {STG_B, INT_AB}, now, downstream, "new data in b", MANIFEST)
-    assert plan.exclude == ("fqn:p.stg_a",) and not plan.skip
-    assert plan.record == {B: "2"}  # a's (unchanged) watermark stays; the project digest too
+    assert plan.exclude == () and not plan.skip
+    assert plan.record == now
     nothing = _plan("dbt_silver", STEP, STEP, set(), now, downstream, "no source changed", MANIFEST)
     assert nothing.skip and nothing.record == {}
-    full = _plan("dbt_silver", STEP, STEP, set(STEP), now, downstream, "the dbt project changed", MANIFEST)
-    assert full.exclude == () and full.record == now
+    # a job selecting part of the step (adt_flow): that part is built, and only the watermarks
+    # whose downstream it covers move (not the project digest: the step was not built whole)
+    part = _plan("dbt_silver", STEP, {STG_B, INT_AB}, {STG_B}, now, downstream, "new data in b", MANIFEST)
+    assert part.exclude == () and part.record == {B: "2"}
 
 
 def test_nodes_are_ordered_after_what_they_depend_on() -> None:
