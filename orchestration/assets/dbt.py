@@ -75,14 +75,14 @@ def _dbt_build(context: AssetExecutionContext, dbt: DbtCliResource, *extra_args:
         ensure_schemas_and_roles(settings)
         os.environ.update(dbt_process_env(settings))  # dagster-dbt hands os.environ to dbt
         os.environ["DBT_USE_COLORS"] = "false"  # its lines land in run logs and files, not a terminal
-        # room for this build's folder first: Dagster may close this generator after its last event
-        prune_dbt_targets(settings, keep=DBT_TARGETS_KEPT - 1)
-        target = settings.dbt_runs_dir / f"{context.op_def.name}-{context.run_id[:8]}-{uuid.uuid4().hex[:6]}"
-        plan = plan_for_context(settings, context)  # only what is downstream of new data
+        plan = plan_for_context(settings, context)  # nothing when no new row reaches the step
         context.log.info(plan.summary)
         yield from plan.unchanged_results()
         if plan.skip:
-            return
+            return  # and the dbt folders of the builds it reports stay
+        # room for this build's folder first: Dagster may close this generator after its last event
+        prune_dbt_targets(settings, keep=DBT_TARGETS_KEPT - 1)
+        target = settings.dbt_runs_dir / f"{context.op_def.name}-{context.run_id[:8]}-{uuid.uuid4().hex[:6]}"
         # row counts: one cheap count(*) per materialized table, attached to its materialization;
         # dbt's unit tests check SQL logic, not data: they run in the test suite, not every build
         build = ["build", "--exclude-resource-type", "unit_test", *extra_args, *plan.exclude_args]
