@@ -1,21 +1,22 @@
 """``carehouse bench pipeline``: what a day's run costs against the first, full-history run.
 
 A fresh warehouse (a scratch database on the warehouse's server and a temporary carehouse
-home, both removed afterwards) runs ``daily_pipeline`` for the start date (the first run lands
+home, both removed afterwards) runs ``carehouse run`` for the start date (the first run lands
 the full history), then for ``days`` more days (incremental days), then the last day once more
-with nothing new. Each run's per-step time and rows are read from its Dagster event log; peak
-RSS is sampled over the whole process tree (the run executes in this process, dbt in child
-processes).
+with nothing new. Each run is the command a user types, in its own process: it loads the Dagster
+definitions and dbt manifest for the scratch warehouse, as it would for any warehouse. Each
+run's per-step time and rows are read from its Dagster event log; peak RSS is sampled over the
+whole process tree (the run and its dbt processes).
 """
 
 from __future__ import annotations
 
 import os
 import resource
+import subprocess
+import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -24,10 +25,10 @@ from statistics import mean
 import psutil
 import psycopg
 from dagster import DagsterEventType, DagsterInstance
-from psycopg import sql
 from rich.console import Console
 
 from orchestration.bench import _scratch_warehouse
+from orchestration.dbt_project import REPO_ROOT
 from orchestration.progress import metadata_rows, phase_of
 from warehouse.settings import ENV_DSN, ENV_HOME, Settings
 
@@ -124,10 +125,10 @@ class TreeRssSampler:
         self.peak = max(self.peak, total)
 
 
-def step_figures(instance: DagsterInstance, run_id: str, loaded_rows: int) -> dict[str, StepFigures]:
+def step_figures(instance: DagsterInstance, run_id: str) -> dict[str, StepFigures]:
     """Per step of the benchmark: the summed durations of its Dagster steps (STEP_START to
-    STEP_SUCCESS/FAILURE) and the rows its materializations report; for the load, the rows
-    bronze gained."""
+    STEP_SUCCESS/FAILURE) and the rows its materializations report (rows landed, loaded, and
+    the row counts of the tables dbt built)."""
     started: dict[str, float] = {}
     seconds = dict.fromkeys(STEPS, 0.0)
     rows = dict.fromkeys(STEPS, 0)
@@ -143,22 +144,7 @@ def step_figures(instance: DagsterInstance, run_id: str, loaded_rows: int) -> di
             seconds[step] += entry.timestamp - started.pop(event.step_key, entry.timestamp)
         elif event.event_type == DagsterEventType.ASSET_MATERIALIZATION:
             rows[step] += metadata_rows(dict(event.event_specific_data.materialization.metadata))
-    rows["load"] = max(rows["load"], loaded_rows)
     return {step: StepFigures(seconds[step], rows[step]) for step in STEPS}
-
-
-def bronze_rows(settings: Settings) -> int:
-    """Rows in the bronze tables (dlt's own bookkeeping left out): dlt's materializations carry
-    no row counts, so a run's load rows are the difference before and after it."""
-    with psycopg.connect(settings.dsn) as conn:
-        tables = conn.execute(
-            "select table_name from information_schema.tables where table_schema = 'bronze'"
-            " and table_type = 'BASE TABLE' and table_name not like '\\_dlt\\_%'"
-        ).fetchall()
-        query = sql.SQL(" + ").join(
-            sql.SQL("(select count(*) from {})").format(sql.Identifier("bronze", name)) for (name,) in tables
-        )
-        return int(conn.execute(sql.SQL("select {}").format(query)).fetchone()[0]) if tables else 0
 
 
 def database_bytes(settings: Settings) -> int:
@@ -168,23 +154,6 @@ def database_bytes(settings: Settings) -> int:
 
 def tree_bytes(root: Path) -> int:
     return sum(path.stat().st_size for path in root.rglob("*") if path.is_file() and not path.is_symlink())
-
-
-@contextmanager
-def pointed_at(settings: Settings) -> Iterator[None]:
-    """The run's steps read their settings from the environment: point it at the scratch
-    warehouse for the benchmark, and back afterwards."""
-    saved = {name: os.environ.get(name) for name in (ENV_DSN, ENV_HOME)}
-    os.environ[ENV_DSN] = settings.dsn
-    os.environ[ENV_HOME] = str(settings.home)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def benchmark_days(start: date, days: int) -> list[tuple[str, date]]:
@@ -208,39 +177,31 @@ def run_pipeline_benchmark(
 
     from orchestration.instance import carehouse_instance
     from orchestration.progress import RunWatcher
-    from orchestration.run_log import captured_output, logs_dir
-    from orchestration.runner import run_daily_pipeline
+    from orchestration.run_log import logs_dir
 
     console = console or Console()
     # the live view keeps the terminal while the runs' own output goes to the log
     terminal = Console(file=console.file, quiet=console.quiet)
     log_path = log_path or logs_dir(settings) / f"bench-pipeline-{time.strftime('%Y%m%dT%H%M%S')}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
     report = PipelineBenchmark(patients=patients)
-    with _scratch_warehouse(settings, SCRATCH_SUFFIX) as scratch, pointed_at(scratch):
+    with _scratch_warehouse(settings, SCRATCH_SUFFIX) as scratch, log_path.open("a") as log:
+        instance = carehouse_instance(scratch)
         plan = benchmark_days(start_date, days)
         for number, (kind, day) in enumerate(plan, start=1):
             console.print(f"[bold]run {number}/{len(plan)}[/]: {kind}, {day}")
             run_id = make_new_run_id()
-            instance = carehouse_instance(scratch)
-            bronze_before = bronze_rows(scratch)
-            with (
-                TreeRssSampler() as rss,
-                RunWatcher(instance, run_id, terminal),
-                captured_output(log_path, echo=False),
-            ):
+            with TreeRssSampler() as rss, RunWatcher(instance, run_id, terminal):
                 started = time.perf_counter()
-                outcome = run_daily_pipeline(
-                    day, seed=seed, patients=patients, settings=scratch, run_id=run_id
-                )
+                exit_code = run_command(scratch, day, seed=seed, patients=patients, run_id=run_id, log=log)
                 wall_s = time.perf_counter() - started
-            if not outcome.success:
-                failed = "; ".join(step.split("\n", 1)[0] for step in outcome.failed_steps) or "see the log"
-                raise RuntimeError(f"the {kind} run for {day} failed ({failed}); log: {log_path}")
+            if exit_code != 0:
+                raise RuntimeError(f"the {kind} run for {day} failed (exit {exit_code}); log: {log_path}")
             figures = RunFigures(
                 kind=kind,
                 day=day,
                 wall_s=wall_s,
-                steps=step_figures(instance, run_id, loaded_rows=bronze_rows(scratch) - bronze_before),
+                steps=step_figures(instance, run_id),
                 peak_rss_bytes=rss.peak,
                 database_bytes=database_bytes(scratch),
                 home_bytes=tree_bytes(scratch.home),
@@ -248,6 +209,16 @@ def run_pipeline_benchmark(
             report.runs.append(figures)
             console.print(describe_run(figures), highlight=False)
     return report
+
+
+def run_command(scratch: Settings, day: date, *, seed: int, patients: int, run_id: str, log) -> int:
+    """``carehouse run`` for ``day`` against the scratch warehouse, its output appended to
+    ``log``; its exit code. Ctrl-C reaches it too (same process group) and ends the benchmark."""
+    command = [sys.executable, "-m", "orchestration.cli", "run", "--date", day.isoformat()]
+    command += ["--seed", str(seed), "--patients", str(patients), "--run-id", run_id]
+    env = {**os.environ, ENV_DSN: scratch.dsn, ENV_HOME: str(scratch.home)}
+    log.flush()
+    return subprocess.run(command, env=env, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT).returncode
 
 
 def describe_run(run: RunFigures) -> str:

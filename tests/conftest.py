@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from warehouse.settings import ENV_DSN, ENV_GOLD_KEY, ENV_HOME, Settings
+from warehouse.settings import ENV_DSN, ENV_ENVIRONMENT, ENV_GOLD_KEY, ENV_HOME, ENV_TENANT, Settings
 
 TEST_GOLD_KEY = "carehouse test warehouses"
 
@@ -89,3 +89,15 @@ def scratch_warehouse(
     name = f"scratch_{request.node.name}".lower()[:50].replace("[", "_").replace("]", "_").replace("-", "_")
     with scratch_database(warehouse_settings, name, tmp_path / "home") as settings:
         yield settings
+
+
+@pytest.fixture
+def warehouse(scratch_warehouse: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """The scratch warehouse as a run's steps, sensors and the daemon see it: through the
+    environment."""
+    settings = scratch_warehouse
+    monkeypatch.setenv(ENV_HOME, str(settings.home))
+    monkeypatch.setenv(ENV_DSN, settings.dsn)
+    monkeypatch.setenv(ENV_TENANT, settings.tenant)
+    monkeypatch.setenv(ENV_ENVIRONMENT, settings.environment)
+    return settings

@@ -6,12 +6,12 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import dlt
-from dagster import AssetExecutionContext, AssetKey, AssetsDefinition
+from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, MaterializeResult, MetadataValue
 from dagster_dlt import DagsterDltResource, dlt_assets
 from dlt.extract.source import DltSource
 
 from ingestion.bronze_loads import bronze_load
-from ingestion.bronze_pipeline import LOADER_FILE_FORMAT
+from ingestion.bronze_pipeline import LOADER_FILE_FORMAT, extracted_rows
 from orchestration.assets.dlt_translator import BronzeDltTranslator
 from warehouse.settings import Settings, get_settings
 
@@ -46,9 +46,10 @@ def bronze_dlt_assets(
                     loader_file_format=LOADER_FILE_FORMAT,
                 )
             )
+            rows = extracted_rows(run_pipeline)
         if after_load is not None:
             after_load(context, settings)
-        yield from events
+        yield from (with_row_count(event, rows) for event in events)
 
     load.__doc__ = description
     return dlt_assets(
@@ -57,3 +58,13 @@ def bronze_dlt_assets(
         name=name,
         dagster_dlt_translator=BronzeDltTranslator(upstream=upstream),
     )(load)
+
+
+def with_row_count(event: Any, rows_by_table: dict[str, int]) -> Any:
+    """The materialization with the rows this load brought its table as ``rows_loaded``
+    (dagster-dlt's own key, which ``carehouse run`` and the benchmark read): dlt never normalizes
+    the ready-made files carehouse imports, so dagster-dlt finds no count of its own."""
+    if not isinstance(event, MaterializeResult) or event.asset_key is None:
+        return event
+    rows = rows_by_table.get(event.asset_key.path[-1], 0)
+    return event._replace(metadata={**(event.metadata or {}), "rows_loaded": MetadataValue.int(rows)})

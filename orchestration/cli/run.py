@@ -56,6 +56,10 @@ def run(
     log_level: Annotated[
         LogLevel, typer.Option(case_sensitive=False, help="Level of Dagster's log in the run's log file.")
     ] = LogLevel.INFO,
+    run_id: Annotated[
+        str | None,
+        typer.Option(hidden=True, help="Dagster run id to use (the pipeline benchmark follows it)."),
+    ] = None,
 ) -> None:
     """Run the whole pipeline for one day as a Dagster run of daily_pipeline and print what the
     warehouse holds.
@@ -79,7 +83,7 @@ def run(
     from orchestration.runner import run_daily_pipeline
     from orchestration.summary import collect_summary
 
-    run_id = make_new_run_id()
+    run_id = run_id or make_new_run_id()
     log_path = run_log_path(settings, run_id)
     prune_run_logs(settings, keep=settings.keep_runs - 1)
     started = time.monotonic()

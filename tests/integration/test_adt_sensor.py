@@ -14,18 +14,7 @@ from ingestion.adt.simulator import follow, simulate_adt_day
 from ingestion.landing import batch_dir, write_manifest
 from orchestration.assets.adt import ADT_SENSOR_INTERVAL_S, adt_stream_sensor, newest_loaded_batch
 from warehouse.schemas import ensure_schemas_and_roles
-from warehouse.settings import ENV_DSN, ENV_ENVIRONMENT, ENV_HOME, ENV_TENANT, Settings
-
-
-@pytest.fixture
-def warehouse(scratch_warehouse: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    """The scratch warehouse as the sensor sees it: through the environment, like the daemon."""
-    settings = scratch_warehouse
-    monkeypatch.setenv(ENV_HOME, str(settings.home))
-    monkeypatch.setenv(ENV_DSN, settings.dsn)
-    monkeypatch.setenv(ENV_TENANT, settings.tenant)
-    monkeypatch.setenv(ENV_ENVIRONMENT, settings.environment)
-    return settings
+from warehouse.settings import ENV_DSN, Settings
 
 
 def _evaluate(cursor: str | None) -> SensorResult | SkipReason:

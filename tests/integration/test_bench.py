@@ -78,12 +78,11 @@ def test_pipeline_benchmark_reports_every_run_and_cleans_up(warehouse_settings: 
         # the steps' own durations fit in the run (the rest: loading definitions, the lock...)
         assert 0 < sum(step.seconds for step in run.steps.values()) <= run.wall_s
         assert run.steps["simulate"].seconds > 0 and run.steps["load"].seconds > 0
-    # the run executes here, dbt in child processes: the tree's peak is at least this process's
-    assert report.peak_rss_bytes >= psutil.Process().memory_info().rss
-    # (silver and gold rows come from dagster-dbt's row counts, which query the database the
-    # Dagster definitions' manifest was parsed for, not the scratch one: not asserted until the
-    # benchmark counts them itself)
-    for step in ("simulate", "load"):
+    # each run is a `carehouse run` child process: the tree's peak is more than this process's
+    assert report.peak_rss_bytes > psutil.Process().memory_info().rss
+    # every step reports rows: landed files, bronze loads, and the tables dbt built in the scratch
+    # warehouse (counted there, not in the database this process's Dagster definitions know)
+    for step in ("simulate", "load", "silver", "snapshots", "gold"):
         assert full.steps[step].rows > 0, step
     assert full.steps["silver"].seconds > 0 and full.steps["gold"].seconds > 0
     assert day.steps["load"].rows > 0  # the next day brings new lines

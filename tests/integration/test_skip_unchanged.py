@@ -13,23 +13,12 @@ from ingestion.adt.simulator import follow
 from orchestration.instance import carehouse_instance
 from orchestration.runner import run_daily_pipeline
 from tests.warehouse_state import warehouse_state
-from warehouse.settings import ENV_DSN, ENV_ENVIRONMENT, ENV_HOME, ENV_TENANT, Settings
+from warehouse.settings import Settings
 
 DAY = date(2025, 3, 1)
 PATIENTS = 20
 SEED = 5
 DBT_STEPS = {"dbt_silver", "dbt_snapshots", "dbt_gold"}
-
-
-@pytest.fixture
-def warehouse(scratch_warehouse: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    """The scratch warehouse as the run's steps see it: through the environment."""
-    settings = scratch_warehouse
-    monkeypatch.setenv(ENV_HOME, str(settings.home))
-    monkeypatch.setenv(ENV_DSN, settings.dsn)
-    monkeypatch.setenv(ENV_TENANT, settings.tenant)
-    monkeypatch.setenv(ENV_ENVIRONMENT, settings.environment)
-    return settings
 
 
 def _dbt_materializations(settings: Settings, run_id: str) -> tuple[set[AssetKey], set[AssetKey]]:
