@@ -69,7 +69,7 @@ def test_feed_bench_files_follow_the_billing_contract(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_pipeline_benchmark_reports_every_run_and_cleans_up(warehouse_settings: Settings) -> None:
-    report = run_pipeline_benchmark(warehouse_settings, patients=200, days=1, console=Console(quiet=True))
+    report = run_pipeline_benchmark(warehouse_settings, patients=20, days=1, console=Console(quiet=True))
     assert [run.kind for run in report.runs] == ["full", "incremental", "no change"]
     assert [run.day for run in report.runs] == [date(2025, 3, 1), date(2025, 3, 2), date(2025, 3, 2)]
     full, day, again = report.runs
