@@ -97,7 +97,7 @@
 
 {% macro postgres__prefer_hash_joins() -%}
     {#- an incremental build reads a few touched keys through indexes: loops -#}
-    {{ return('' if is_incremental() else 'set local enable_nestloop = off') }}
+    {{ return('' if carehouse.incremental_build() else 'set local enable_nestloop = off') }}
 {%- endmacro %}
 
 {% macro default__prefer_hash_joins() -%}

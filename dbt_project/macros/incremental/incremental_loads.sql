@@ -8,6 +8,13 @@
 
     incremental_build(): is_incremental(), false in a unit test (whose
         rendering has no {{ this }}, so dbt's is_incremental() fails there).
+        Every model and macro asks it, never is_incremental(), so a unit
+        test tests the full build without an override; one of the
+        incremental build gives `this` as an input and overrides the macro:
+            overrides: {macros: {incremental_build: true}}
+        (the override reaches the models, which call incremental_build();
+        macros call carehouse.incremental_build(): that name would need
+        `carehouse.incremental_build: true` too).
     load_id_number(column): the load id as a number (the expression the
         models' load-id indexes are built on, so the filters below use them).
     load_watermark(relation, column): a scalar subquery, the greatest load id

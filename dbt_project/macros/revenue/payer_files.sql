@@ -50,6 +50,20 @@
         subquery, the distinct non-null key_columns of every staged row (any
         file, superseded or not) of those payer months: the keys whose
         current version may have changed.
+    current_payer_files(month_column, staged, held_here): a boolean for a
+        WHERE, on an incremental build: the row is of a file {{ this }} holds
+        as current (not is_superseded) in a payer month of a new staged row.
+        A newer file can only supersede a current one: these are the files
+        whose is_superseded may flip. `false` on a full build.
+        - held_here (staging): the rows are read from {{ this }}; `staged` is
+          the CTE of the new rows. Example (stg_claims__claim_lines):
+              {{ new_and_previous_rows(staged_columns, current_payer_files('claim_month')) }}
+        - not held_here (quarantine): the rows are the staging model's
+          (`staged`, read whole: the new rows are its loads newer than the
+          watermark of {{ this }}) and their file is looked up here, so the
+          build takes their new is_superseded. Example:
+              where {{ incremental_load_filter() }}
+                  or {{ current_payer_files('file_month', held_here=false) }}
 --------------------------------------------------------------------------- -#}
 {% macro payer_month_partition(month_column) -%}
     payer_feed_code, coalesce({{ month_column }}, cast('0001-01-01' as date))
@@ -67,4 +81,19 @@
     where {{ key_columns | join(' is not null and ') }} is not null
         and ({{ carehouse.payer_month_partition(month_column) }})
             in ({{ carehouse.touched_payer_months(staging_relation, month_column) }})
+{%- endmacro %}
+
+{% macro current_payer_files(month_column, staged='staged', held_here=true) -%}
+    {%- if carehouse.incremental_build() -%}
+    ({{ 'not is_superseded' if held_here
+        else 'source_file in (select source_file from ' ~ this ~ ' where not is_superseded)' }}
+        and ({{ carehouse.payer_month_partition(month_column) }}) in (
+            select {{ carehouse.payer_month_partition(month_column) }} from {{ staged }}
+            {%- if not held_here %}
+            where {{ carehouse.incremental_load_filter() }}
+            {%- endif %}
+        ))
+    {%- else -%}
+    false
+    {%- endif -%}
 {%- endmacro %}

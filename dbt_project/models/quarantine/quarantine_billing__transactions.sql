@@ -27,7 +27,7 @@ staged as (
 
 ),
 
-{% if is_incremental() %}
+{% if incremental_build() %}
 new_transactions as (
 
     select source_system, transaction_id from staged
@@ -60,7 +60,7 @@ final as (
     where quarantine_reason is not null
         and (
             {{ incremental_load_filter() }}
-            {% if is_incremental() %}
+            {% if incremental_build() %}
             or (source_system, transaction_id) in (select source_system, transaction_id from new_transactions)
             or (
                 transaction_id is null

@@ -56,15 +56,8 @@ final as (
     where quarantine_reason is not null
         and (
             {{ incremental_load_filter() }}
-            {% if is_incremental() %}
-            or (
-                source_file in (select source_file from {{ this }} where not is_superseded)
-                and ({{ payer_month_partition('file_month') }}) in (
-                    select {{ payer_month_partition('file_month') }} from staged
-                    where {{ incremental_load_filter() }}
-                )
-            )
-            {% endif %}
+            -- the files here that were current in a payer month of a new load (a newer file may supersede them)
+            or {{ current_payer_files('file_month', held_here=false) }}
         )
 
 )

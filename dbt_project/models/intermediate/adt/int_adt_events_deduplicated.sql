@@ -25,7 +25,7 @@ usable as (
 
     select * from {{ ref('stg_adt__events') }}
     where quarantine_reason is null
-        {% if is_incremental() %}
+        {% if incremental_build() %}
         and event_id in (
             select event_id from {{ ref('stg_adt__events') }}
             where {{ new_since_watermark() }}

@@ -37,7 +37,7 @@ stays as (
 events as (
 
     select * from {{ ref('int_adt_events_deduplicated') }}
-    {% if is_incremental() %}
+    {% if incremental_build() %}
     where stay_id in (select stay_id from stays)
     {% endif %}
 

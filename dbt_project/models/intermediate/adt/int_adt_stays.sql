@@ -57,7 +57,7 @@ with
 events as (
 
     select * from {{ ref('int_adt_events_deduplicated') }}
-    {% if is_incremental() %}
+    {% if incremental_build() %}
     where stay_id in ({{ touched_stays }})
     {% endif %}
 
@@ -78,7 +78,7 @@ all_event_records as (
         _dlt_load_id
     from {{ ref('stg_adt__events') }}
     where stay_id is not null
-        {% if is_incremental() %}
+        {% if incremental_build() %}
         and stay_id in ({{ touched_stays }})
         {% endif %}
 

@@ -43,7 +43,7 @@ member_rows as (
     from {{ ref('stg_eligibility__member_months') }}
     where quarantine_reason is null
         and not is_superseded
-        {% if is_incremental() %}
+        {% if incremental_build() %}
         and (payer_code, eligibility_month) in ({{ touched_months }})
         {% endif %}
 

@@ -46,7 +46,7 @@ practitioners as (
 
 ),
 
-{% if is_incremental() %}
+{% if incremental_build() %}
 -- the fills to recompute: those of the payer months new loads touched, and those whose
 -- prescriber resolves to another practitioner than when they were built
 touched as (
@@ -70,7 +70,7 @@ current_rows as (
 
     select * from {{ ref('stg_pharmacy__fills') }}
     where not is_superseded
-        {% if is_incremental() %}
+        {% if incremental_build() %}
         and (payer_code, rx_claim_id) in (select payer_code, rx_claim_id from touched)
         {% endif %}
 

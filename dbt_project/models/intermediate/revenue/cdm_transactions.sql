@@ -45,7 +45,7 @@ departments as (
 
 ),
 
-{% if is_incremental() %}
+{% if incremental_build() %}
 -- the transactions to recompute: those new loads carry, and those whose department or EHR
 -- patient resolves differently than when they were built
 touched as (
@@ -72,7 +72,7 @@ transactions as (
 
     select * from {{ ref('stg_billing__transactions') }}
     where quarantine_reason is null
-        {% if is_incremental() %}
+        {% if incremental_build() %}
         and (source_system, transaction_id) in (select source_system, transaction_id from touched)
         {% endif %}
 

@@ -30,7 +30,7 @@ claim_lines as (
     select * from {{ ref('stg_claims__claim_lines') }}
     where quarantine_reason is null
         and not is_superseded
-        {% if is_incremental() %}
+        {% if incremental_build() %}
         and ({{ payer_month_partition('claim_month') }}) in ({{ touched }})
         {% endif %}
 

@@ -44,7 +44,7 @@ final as (
 
     select sampled_now.*
     from sampled_now
-    {% if is_incremental() %}
+    {% if incremental_build() %}
     -- only encounters never sampled before: their first decision stays as it was
     left join {{ this }} as decided
         on decided.encounter_key = sampled_now.encounter_key

@@ -104,26 +104,11 @@ staged as (
 
 ),
 
-{% if is_incremental() %}
--- the newest extract here of each system the new rows belong to (it may stop being the newest)
-latest_extracts as (
-
-    select
-        {{ staged_columns }}
-    from {{ this }}
-    where is_latest_extract
-        and source_system in (select source_system from staged)
-
-),
-
-{% endif %}
 candidates as (
 
-    select * from staged
-    {% if is_incremental() %}
-    union all
-    select * from latest_extracts
-    {% endif %}
+    -- the new rows and, on an incremental build, the newest extract here of each system they
+    -- belong to (it may stop being the newest)
+    {{ new_and_previous_rows(staged_columns, latest_extracts()) }}
 
 ),
 

@@ -168,7 +168,7 @@ staged as (
 
 ),
 
-{% if is_incremental() %}
+{% if incremental_build() %}
 -- the copies already here of the transactions the new rows carry (their arrival rank may change)
 earlier_copies as (
 
@@ -191,7 +191,7 @@ earlier_copies as (
 candidates as (
 
     select * from staged
-    {% if is_incremental() %}
+    {% if incremental_build() %}
     union all
     select * from earlier_copies
     {% endif %}

@@ -135,30 +135,11 @@ staged as (
 
 ),
 
-{% if is_incremental() %}
--- the current files of the payer months of the new lines (their flag may flip)
-current_files as (
-
-    select
-        {{ staged_columns }}
-    from {{ this }} as previous
-    where not previous.is_superseded
-        and exists (
-            select 1 from staged
-            where staged.payer_feed_code = previous.payer_feed_code
-                and staged.file_month is not distinct from previous.file_month
-        )
-
-),
-
-{% endif %}
 candidates as (
 
-    select * from staged
-    {% if is_incremental() %}
-    union all
-    select * from current_files
-    {% endif %}
+    -- the new rows and, on an incremental build, the current files here of the payer months
+    -- they belong to (a newer file may supersede them)
+    {{ new_and_previous_rows(staged_columns, current_payer_files('file_month')) }}
 
 ),
 
