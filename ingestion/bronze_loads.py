@@ -9,7 +9,10 @@ Every bronze load, from the command line or from Dagster, goes through :func:`br
 3. if a load was interrupted, it deletes the rows that load committed: a dlt load commits table
    by table, and only the row dlt writes to ``_dlt_loads`` at the very end says that all of it
    arrived, so rows whose ``_dlt_load_id`` is not there are a partial load;
-4. it records the attempt, runs the block, and clears the attempt only when the block succeeds;
+4. it records the attempt, runs the block, and clears the attempt only when the block succeeds,
+   after giving every dlt table an index on its load id as a number (:func:`ensure_load_id_indexes`:
+   incremental silver and the dbt steps' skip check read only the newest loads, by range scan, so
+   a day's run does not scan the whole bronze history);
 5. it deletes dlt's working files again (they are raw copies of the data, PHI included), whether
    the block succeeded or failed: the home keeps no spool between loads. During a load the folder
    holds the load's data about twice, uncompressed (extracted Arrow files, then normalized CSVs,
@@ -30,6 +33,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import dlt
+import psycopg
 from psycopg import sql
 
 from ingestion.bronze_pipeline import BRONZE_SCHEMA
@@ -111,14 +115,7 @@ def discard_unfinished_loads(settings: Settings) -> int:
         interrupted = conn.execute(sql.SQL("select exists (select from {}.{})").format(schema, attempts))
         if not interrupted.fetchone()[0]:
             return 0
-        tables = [
-            row[0]
-            for row in conn.execute(
-                "select table_name from information_schema.columns where table_schema = %s"
-                " and column_name = %s and table_name <> %s order by table_name",
-                (BRONZE_SCHEMA, LOAD_ID_COLUMN, LOADS_TABLE),
-            )
-        ]
+        tables = load_id_tables(conn)
         completed = (
             sql.SQL("select load_id from {}.{} where status = {}").format(
                 schema, sql.Identifier(LOADS_TABLE), sql.Literal(_COMPLETED)
@@ -177,7 +174,34 @@ def bronze_load(
             yield pipeline
         finally:
             _delete_working_files(pipeline)
+        ensure_load_id_indexes(settings)
         _clear_attempt(settings, pipeline.pipeline_name)
+
+
+def load_id_tables(conn: psycopg.Connection) -> list[str]:
+    """The bronze tables dlt writes load ids into (its own ``_dlt_loads`` left out)."""
+    rows = conn.execute(
+        "select table_name from information_schema.columns where table_schema = %s"
+        " and column_name = %s and table_name <> %s order by table_name",
+        (BRONZE_SCHEMA, LOAD_ID_COLUMN, LOADS_TABLE),
+    )
+    return [row[0] for row in rows]
+
+
+def ensure_load_id_indexes(settings: Settings) -> None:
+    """An index on ``cast(_dlt_load_id as numeric)`` (the expression of dbt's
+    ``load_id_number()``) on every dlt table of bronze that lacks one: built once per table
+    (dlt creates tables, and recreates the ones it replaces), kept up to date by each COPY."""
+    with connect(settings) as conn:
+        for table in load_id_tables(conn):
+            conn.execute(
+                sql.SQL("create index if not exists {} on {}.{} ((cast({} as numeric)))").format(
+                    sql.Identifier(f"{table[:48]}__load_id_idx"),
+                    sql.Identifier(BRONZE_SCHEMA),
+                    sql.Identifier(table),
+                    sql.Identifier(LOAD_ID_COLUMN),
+                )
+            )
 
 
 def _delete_working_files(pipeline: dlt.Pipeline) -> None:

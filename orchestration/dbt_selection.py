@@ -200,8 +200,9 @@ def source_watermark(
         newer = [load_id for load_id in loads if _as_number(load_id) > floor]
         if not newer:
             return recorded if recorded is not None else "0"
-        query = sql.SQL("select 1 from {} where _dlt_load_id = any(%s) limit 1").format(relation)
-        if not conn.execute(query, (newer,)).fetchone():
+        # the expression of bronze's load-id index (ingestion.bronze_loads): an index lookup
+        query = sql.SQL("select 1 from {} where cast(_dlt_load_id as numeric) = any(%s::numeric[]) limit 1")
+        if not conn.execute(query.format(relation), (newer,)).fetchone():
             return recorded or "0"
         small = sql.SQL("select count(*) from (select 1 from {} limit %s) as rows").format(relation)
         if conn.execute(small, (SMALL_TABLE_ROWS + 1,)).fetchone()[0] <= SMALL_TABLE_ROWS:

@@ -49,6 +49,13 @@ def test_bronze_load_is_incremental_idempotent_and_loses_nothing(scratch_warehou
     assert first.files == 2  # the batch without a manifest is still being written: not loaded
     assert (first.source, first.rows_by_table, first.rejected_rows) == ("ehr", {"ehr__encounter": 7}, 2)
     assert _counts(settings) == (7, 2)  # 9 lines in = 7 resources + 2 rejected lines
+    # every dlt table gets the load-id index incremental silver and the skip check range-scan
+    with psycopg.connect(settings.dsn) as conn:
+        indexed = conn.execute(
+            "select tablename from pg_indexes where schemaname = 'bronze'"
+            " and indexdef like '%((_dlt_load_id)::numeric)%'"
+        ).fetchall()
+    assert {"ehr__encounter", "ehr__rejected_line"} <= {table for (table,) in indexed}
 
     again = load_ehr_to_bronze(settings)
     assert again.files == 0 and again.rows == 0
