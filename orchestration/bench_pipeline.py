@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from statistics import mean
+from typing import IO
 
 import psutil
 import psycopg
@@ -211,7 +212,7 @@ def run_pipeline_benchmark(
     return report
 
 
-def run_command(scratch: Settings, day: date, *, seed: int, patients: int, run_id: str, log) -> int:
+def run_command(scratch: Settings, day: date, *, seed: int, patients: int, run_id: str, log: IO[str]) -> int:
     """``carehouse run`` for ``day`` against the scratch warehouse, its output appended to
     ``log``; its exit code. Ctrl-C reaches it too (same process group) and ends the benchmark."""
     command = [sys.executable, "-m", "orchestration.cli", "run", "--date", day.isoformat()]
