@@ -26,7 +26,6 @@ from psycopg import sql
 
 from ingestion.adt.bronze import ENTITY, EVENTS_TABLE, FILE_LOG_TABLE, SYSTEM, adt_bronze_source
 from ingestion.adt.pipeline import adt_pipeline
-from ingestion.adt.simulator import simulate_adt_day
 from ingestion.bronze_loads import committed_source_files
 from ingestion.bronze_pipeline import BRONZE_SCHEMA
 from ingestion.landing import complete_batches
@@ -43,6 +42,10 @@ ADT_SENSOR_INTERVAL_S = 15  # new micro-batches are picked up within 30 seconds
 @asset(key=ADT_LANDING_KEY, group_name="landing", kinds={"python"}, owners=[DATA_ENGINEERING])
 def adt_events_landing(context: AssetExecutionContext, config: DayConfig) -> MaterializeResult:
     """A day of ADT micro-batches in the landing zone (simulated; the first day warms up 14 days)."""
+    # imported here: the simulator loads the ICD-10-CM tables (seconds of CPU) on import, which
+    # every process loading the definitions (the UI, the sensor, each run) would pay
+    from ingestion.adt.simulator import simulate_adt_day
+
     with simulator_step(context, "simulate adt") as settings:
         result = simulate_adt_day(
             settings.landing_dir,
