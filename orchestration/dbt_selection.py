@@ -17,6 +17,11 @@ The next build of the step rebuilds only the nodes downstream of sources with ro
 their watermark, and nothing when no source changed. A changed project (digest), or a node of
 the step whose relation is missing, forces the whole selection: new SQL or seeds must rebuild
 everything they touch, and a dropped schema must come back.
+
+A build of new data tests only the new rows: its row-level tests read rows of loads newer than
+the oldest watermark of a changed source (``BuildPlan.tests_after_load_id``, handed to dbt as
+``CAREHOUSE_TESTS_AFTER_LOAD_ID``, see ``dbt_project/macros/testing/new_rows_only.sql``). A
+forced build, and the weekly full check (run tag :data:`FULL_CHECK_TAG`), test every row.
 """
 
 from __future__ import annotations
@@ -55,6 +60,10 @@ CLOCK_SOURCE = "clock:today"
 CLOCK_PATTERN = re.compile(r"current_timestamp|current_date|\bnow\s*\(|run_started_at", re.IGNORECASE)
 SMALL_TABLE_ROWS = 1000  # a dlt table this small is compared by content (see source_watermark)
 BUILT_TYPES = frozenset({"model", "seed", "snapshot"})
+# A run with this tag set to "true" builds every node of each dbt step and tests every row: the
+# scheduled full check (orchestration.jobs), or `carehouse run --full-check`.
+FULL_CHECK_TAG = "carehouse/full_check"
+TESTS_AFTER_ENV = "CAREHOUSE_TESTS_AFTER_LOAD_ID"
 
 T = TypeVar("T")
 
@@ -70,6 +79,8 @@ class BuildPlan:
     reason: str
     record: Mapping[str, str] = field(default_factory=dict)
     unchanged: tuple[AssetKey, ...] = ()  # selected assets left as they are
+    # row-level tests read rows of loads newer than this one; None: every row
+    tests_after_load_id: str | None = None
 
     @property
     def summary(self) -> str:
@@ -89,6 +100,13 @@ class BuildPlan:
     @property
     def exclude_args(self) -> list[str]:
         return ["--exclude", " ".join(self.exclude)] if self.exclude else []
+
+    @property
+    def test_scope(self) -> str:
+        after = self.tests_after_load_id
+        return (
+            "row-level tests read every row" if after is None else f"row-level tests read loads after {after}"
+        )
 
 
 def ensure_state_table(conn: psycopg.Connection) -> None:
@@ -249,10 +267,11 @@ def plan_build(
     step: str,
     step_nodes: set[str],
     selected: set[str],
+    full_check: bool = False,
 ) -> BuildPlan:
     """The build of ``selected`` (the nodes of ``step`` the run asked for) that brings them up
-    to date with bronze: everything when the project changed or a relation is missing, else
-    only what is downstream of a changed source."""
+    to date with bronze: everything when the project changed, a relation is missing or the run
+    is a ``full_check``, else only what is downstream of a changed source."""
     with psycopg.connect(settings.dsn, autocommit=True) as conn:
         ensure_state_table(conn)
         recorded = recorded_watermarks(conn, step)
@@ -268,14 +287,42 @@ def plan_build(
     roots = {uid: [uid] for uid in manifest["sources"]}
     roots[CLOCK_SOURCE] = sorted(clock_models(manifest))
     downstream = {source: descendants(manifest, uids) & step_nodes for source, uids in roots.items()}
-    if recorded.get(PROJECT_SOURCE) != now[PROJECT_SOURCE] or missing:
-        reason = "a relation of the step is missing" if missing else "the dbt project changed"
+    if recorded.get(PROJECT_SOURCE) != now[PROJECT_SOURCE] or missing or full_check:
+        reason = (
+            "a relation of the step is missing" if missing
+            else "the dbt project changed" if recorded.get(PROJECT_SOURCE) != now[PROJECT_SOURCE]
+            else "the scheduled full check"
+        )  # fmt: skip
         return _plan(step, step_nodes, selected, set(selected), now, downstream, reason, manifest)
     changed = sorted(source for source in roots if recorded.get(source) != now[source])
     needed = set().union(*(downstream[source] for source in changed)) & selected
     names = [manifest["sources"][s]["identifier"] if s in manifest["sources"] else s for s in changed]
     reason = f"new data in {', '.join(names)}" if changed else "no source changed"
-    return _plan(step, step_nodes, selected, needed, now, downstream, reason, manifest)
+    plan = _plan(step, step_nodes, selected, needed, now, downstream, reason, manifest)
+    return replace(plan, tests_after_load_id=oldest_load_watermark(changed, recorded, loads))
+
+
+def oldest_load_watermark(
+    changed: Iterable[str], recorded: Mapping[str, str], loads: list[str]
+) -> str | None:
+    """The load after which a build's new rows lie: the oldest recorded watermark of the changed
+    sources that are dlt tables (a load id), or None (test every row) when one of them was never
+    built. Other changed sources (a small table compared by content, a table dlt does not write,
+    the clock) bring no rows with a load id of their own. Load ids only grow, so rows newer than
+    the oldest watermark include every new row of every changed source."""
+    known = set(loads)
+    marks = []
+    for source in changed:
+        if not source.startswith("source."):
+            continue
+        mark = recorded.get(source)
+        if mark is None or mark == "0":
+            return None
+        if mark in known:
+            marks.append(mark)
+        elif ":" not in mark:  # not a digest nor a row count: "missing", or a load id not on record
+            return None
+    return min(marks, key=_as_number) if marks else None
 
 
 def _plan(
@@ -326,7 +373,8 @@ def plan_for_context(settings: Settings, context: AssetExecutionContext) -> Buil
     }
     step_nodes = {keys[key] for key in context.assets_def.keys if key in keys}
     selected = {keys[key] for key in context.selected_asset_keys if key in keys}
-    plan = plan_build(settings, manifest, context.op_def.name, step_nodes, selected)
+    full_check = context.run.tags.get(FULL_CHECK_TAG) == "true"
+    plan = plan_build(settings, manifest, context.op_def.name, step_nodes, selected, full_check)
     left_out = set(plan.exclude)
     # Dagster wants a multi-asset's outputs in dependency order; nothing left out is downstream
     # of a rebuilt node (what is downstream of a changed source is rebuilt), so they go first

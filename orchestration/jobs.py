@@ -14,9 +14,11 @@ from orchestration.assets.adt import ADT_LANDING_KEY
 from orchestration.assets.ehr import EHR_EXTRACT_KEY
 from orchestration.assets.revenue_cycle import REVENUE_LANDING_KEY
 from orchestration.assets.sample_rate import SAMPLE_RATE_OP_NAME
+from orchestration.dbt_selection import FULL_CHECK_TAG
 from warehouse.sample_rate import check_sample_rate
 
 DAILY_JOB_NAME = "daily_pipeline"
+FULL_CHECK_WEEKDAY = 6  # Sunday (date.weekday())
 EXTRACT_OP_NAME = EHR_EXTRACT_KEY.to_python_identifier()
 ADT_OP_NAME = ADT_LANDING_KEY.to_python_identifier()
 REVENUE_OP_NAME = REVENUE_LANDING_KEY.to_python_identifier()
@@ -62,6 +64,9 @@ def extract_run_config(
     default_status=DefaultScheduleStatus.RUNNING,  # on as soon as the daemon runs, as documented
 )
 def daily_pipeline_schedule(context: ScheduleEvaluationContext) -> RunRequest:
-    """Every day at 06:00 UTC, load that day's extract."""
-    day = context.scheduled_execution_time.date().isoformat()
-    return RunRequest(run_key=day, run_config=extract_run_config(day))
+    """Every day at 06:00 UTC, load that day's extract. Daily builds test only the rows of new
+    loads; Sunday's run is the weekly full check: every dbt step builds and tests every row."""
+    scheduled = context.scheduled_execution_time
+    day = scheduled.date().isoformat()
+    tags = {FULL_CHECK_TAG: "true"} if scheduled.weekday() == FULL_CHECK_WEEKDAY else {}
+    return RunRequest(run_key=day, run_config=extract_run_config(day), tags=tags)

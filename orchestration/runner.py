@@ -25,6 +25,7 @@ from dagster._core.utils import make_new_run_id
 from dagster._utils.hosted_user_process import recon_job_from_origin
 
 from orchestration.alerts import alert_on_run
+from orchestration.dbt_selection import FULL_CHECK_TAG
 from orchestration.housekeeping import fail_abandoned_runs, prune_dagster_runs, run_tags
 from orchestration.instance import carehouse_instance
 from orchestration.jobs import DAILY_JOB_NAME, extract_run_config
@@ -72,10 +73,12 @@ def run_daily_pipeline(
     sample_rate_pct: int | None = None,
     run_id: str | None = None,
     on_wait: Callable[[str], None] | None = None,
+    full_check: bool = False,
 ) -> PipelineRun:
     """Run ``daily_pipeline`` for ``extract_date``; ``sample_rate_pct`` changes the chart-review
     rate in force (None keeps it); ``run_id`` lets a caller follow the run's events while it
-    executes (see ``orchestration.progress``)."""
+    executes (see ``orchestration.progress``); ``full_check`` builds every dbt node and tests
+    every row, as the weekly scheduled run does."""
     settings = settings or get_settings()
     run_id = run_id or make_new_run_id()
     with writer_lock(settings, f"carehouse run {extract_date}", on_wait=on_wait):
@@ -93,6 +96,8 @@ def run_daily_pipeline(
             "loggers": {"console": {"config": {"log_level": log_level}}},
         }
         tags = {"carehouse/extract_date": str(extract_date), **run_tags()}
+        if full_check:
+            tags[FULL_CHECK_TAG] = "true"
         with code_location(instance) as location:
             dagster_run = _create_run(instance, location, run_id, run_config, tags)
         execute_run(recon_job_from_origin(dagster_run.job_code_origin), dagster_run, instance)

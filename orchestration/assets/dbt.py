@@ -3,6 +3,7 @@
 import os
 import uuid
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from dagster import AssetCheckSpec, AssetExecutionContext, AssetKey, AssetSpec
@@ -11,7 +12,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from orchestration.assets.dbt_checks import describe_test
 from orchestration.assets.owners import ANALYTICS_ENGINEERING
 from orchestration.dbt_project import carehouse_dbt, dbt_process_env, ensure_manifest
-from orchestration.dbt_selection import plan_for_context, record_when_done
+from orchestration.dbt_selection import TESTS_AFTER_ENV, plan_for_context, record_when_done
 from orchestration.housekeeping import DBT_TARGETS_KEPT, prune_dbt_targets
 from warehouse.lock import writer_lock
 from warehouse.schemas import ensure_schemas_and_roles
@@ -69,6 +70,19 @@ SNAPSHOT_SELECTION = "resource_type:snapshot"
 GOLD_SELECTION = "marts"
 
 
+@contextmanager
+def tests_after_load_id(load_id: str | None) -> Iterator[None]:
+    """The dbt process started inside sees the plan's test scope; nothing else in this process
+    (a later step, a dbt run by hand from the same Python) inherits it."""
+    os.environ.pop(TESTS_AFTER_ENV, None)
+    if load_id is not None:
+        os.environ[TESTS_AFTER_ENV] = load_id
+    try:
+        yield
+    finally:
+        os.environ.pop(TESTS_AFTER_ENV, None)
+
+
 def _dbt_build(context: AssetExecutionContext, dbt: DbtCliResource, *extra_args: str) -> Iterator[Any]:
     settings = get_settings()
     with writer_lock(settings, f"dbt {context.op_def.name}", on_wait=context.log.info):
@@ -76,7 +90,7 @@ def _dbt_build(context: AssetExecutionContext, dbt: DbtCliResource, *extra_args:
         os.environ.update(dbt_process_env(settings))  # dagster-dbt hands os.environ to dbt
         os.environ["DBT_USE_COLORS"] = "false"  # its lines land in run logs and files, not a terminal
         plan = plan_for_context(settings, context)  # nothing when no new row reaches the step
-        context.log.info(plan.summary)
+        context.log.info(plan.summary if plan.skip else f"{plan.summary}; {plan.test_scope}")
         yield from plan.unchanged_results()
         if plan.skip:
             return  # and the dbt folders of the builds it reports stay
@@ -86,7 +100,8 @@ def _dbt_build(context: AssetExecutionContext, dbt: DbtCliResource, *extra_args:
         # row counts: one cheap count(*) per materialized table, attached to its materialization;
         # dbt's unit tests check SQL logic, not data: they run in the test suite, not every build
         build = ["build", "--exclude-resource-type", "unit_test", *extra_args, *plan.exclude_args]
-        invocation = dbt.cli(build, context=context, target_path=target)
+        with tests_after_load_id(plan.tests_after_load_id):  # read by dbt when it starts
+            invocation = dbt.cli(build, context=context, target_path=target)
         yield from record_when_done(invocation.stream().fetch_row_counts(), settings, plan)
 
 

@@ -56,6 +56,14 @@ def run(
     log_level: Annotated[
         LogLevel, typer.Option(case_sensitive=False, help="Level of Dagster's log in the run's log file.")
     ] = LogLevel.INFO,
+    full_check: Annotated[
+        bool,
+        typer.Option(
+            "--full-check",
+            help="Build every dbt model and test every row (the weekly scheduled check); daily runs"
+            " rebuild only what new data reaches and test only new rows.",
+        ),
+    ] = False,
     run_id: Annotated[
         str | None,
         typer.Option(hidden=True, help="Dagster run id to use (the pipeline benchmark follows it)."),
@@ -101,6 +109,7 @@ def run(
             sample_rate_pct=sample_rate,
             run_id=run_id,
             on_wait=say_waiting,
+            full_check=full_check,
         )
     elapsed = time.monotonic() - started
     _print_summary(collect_summary(settings), tables=verbose)

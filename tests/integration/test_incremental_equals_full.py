@@ -31,6 +31,7 @@ from ingestion.ehr.pipeline import load_ehr_to_bronze
 from ingestion.ehr.registry import DEFAULT_REGISTRY_PATH, ENV_EHR_REGISTRY
 from ingestion.ehr.simulator import simulate_ehr_extract
 from ingestion.landing import batch_dir, batch_id_for, write_manifest
+from orchestration.dbt_selection import TESTS_AFTER_ENV
 from tests.conftest import scratch_database
 from warehouse.schemas import ensure_schemas_and_roles
 from warehouse.settings import Settings
@@ -43,6 +44,10 @@ LOADED_SOURCES = {"ehr"}
 SYSTEM, NPI, LATE_NPI = "cerner", "http://hl7.org/fhir/sid/us-npi", "9999974493"
 PAT, ENC, ORDER, PRAC = "cerner-pat-1", "cerner-enc-1", "cerner-order-1", "cerner-prac-late"
 COPIES = "incremental_copies"
+CDM_FROM_ONE_RESOURCE = (
+    "allergy_intolerances", "conditions", "coverages", "diagnostic_reports",
+    "immunizations", "medication_requests", "observations", "procedures",
+)  # fmt: skip
 
 
 def _updated(day: date) -> dict[str, str]:
@@ -85,14 +90,14 @@ class Warehouse:
         self.models: list[str] = []
         self.day_1_watermark = Decimal(0)
 
-    def dbt(self, *args: str) -> dict[str, Any]:
+    def dbt(self, *args: str, check: bool = True, **env: str) -> dict[str, Any]:
         dbt = Path(sys.executable).with_name("dbt")
         done = subprocess.run(
             [str(dbt), *args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
              "--target-path", str(self.work / "target"), "--log-path", str(self.work / "logs")],
-            env=self.env, capture_output=True, text=True,
+            env={**self.env, **env}, capture_output=True, text=True,
         )  # fmt: skip
-        assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+        assert done.returncode == 0 or not check, done.stdout[-4000:] + done.stderr[-2000:]
         results = self.work / "target" / "run_results.json"
         return json.loads(results.read_text(encoding="utf-8")) if args[0] != "parse" else {}
 
@@ -219,6 +224,8 @@ def test_the_ehr_silver_chain_is_incremental(warehouse: Warehouse) -> None:
     assert len(stems) == 14
     expected = {f"{layer}_ehr__{stem}" for stem in stems for layer in ("stg", "quarantine")}
     expected |= {f"int_{stem}_deduplicated" for stem in stems} | {"int_ehr_identifiers"}
+    # the common data model of the resources read from one latest-version model each
+    expected |= {f"cdm_{stem}" for stem in CDM_FROM_ONE_RESOURCE}
     assert expected <= set(warehouse.models)
 
 
@@ -250,3 +257,40 @@ def test_incremental_build_equals_full_refresh(warehouse: Warehouse) -> None:
 def test_an_incremental_build_without_new_loads_changes_nothing(warehouse: Warehouse) -> None:
     warehouse.build()
     assert warehouse.differences() == {}
+
+
+def _failing_tests(warehouse: Warehouse, **env: str) -> list[str]:
+    results = warehouse.dbt("test", "--select", "stg_ehr__encounters,test_name:not_null", check=False, **env)
+    tests = [result for result in results["results"] if result["unique_id"].startswith("test.")]
+    assert len(tests) >= 5
+    return sorted(test["unique_id"].split(".")[2] for test in tests if test["status"] != "pass")
+
+
+def test_daily_row_level_tests_read_only_the_rows_of_new_loads(warehouse: Warehouse) -> None:
+    """A row broken after it was tested (here by hand) fails the full check, not a daily build's
+    tests, which read loads after the step's last build (as the Dagster steps set it); a broken
+    row of a new load fails both."""
+    daily = {TESTS_AFTER_ENV: str(warehouse.day_1_watermark)}
+    broken = "not_null_stg_ehr__encounters_period_start_at"
+    assert _failing_tests(warehouse) == [] and _failing_tests(warehouse, **daily) == []
+    for load in ("<=", ">"):  # a day-1 row, then a day-2 row
+        ((row, started),) = warehouse.query(
+            sql.SQL(
+                "select ctid::text, period_start_at from silver.stg_ehr__encounters"
+                " where quarantine_reason is null and cast(_dlt_load_id as numeric) {} %s limit 1"
+            ).format(sql.SQL(load)),
+            (warehouse.day_1_watermark,),
+        )
+        with psycopg.connect(warehouse.settings.dsn, autocommit=True) as conn:
+            # an update moves the row: the restore finds it where the first update put it
+            update = (
+                "update silver.stg_ehr__encounters set period_start_at = %s where ctid = %s::tid"
+                " returning ctid::text"
+            )
+            (row,) = conn.execute(update, (None, row)).fetchone()
+            try:
+                assert _failing_tests(warehouse) == [broken]
+                assert _failing_tests(warehouse, **daily) == ([] if load == "<=" else [broken])
+            finally:
+                conn.execute(update, (started, row))
+    assert _failing_tests(warehouse, **daily) == []

@@ -100,7 +100,7 @@ def test_a_clean_file_is_validated_in_bulk_and_kept_byte_for_byte(
         raise AssertionError("a clean file must not be read line by line")
 
     monkeypatch.setattr(bronze, "_classified_lines", line_by_line)
-    note = "caf\u00e9, \\\"quoted\\\""
+    note = 'caf\u00e9, \\"quoted\\"'
     lines = [f'{{"id":"{n}","note":"{note}","n":[1.5,{{"a":null}}]}}' for n in range(1, 1001)]
     path = _landing_file(tmp_path, lines)
     kept, bad, file_log = _read(path, tmp_path)

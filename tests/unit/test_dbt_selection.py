@@ -10,6 +10,7 @@ from orchestration.dbt_selection import (
     _plan,
     clock_models,
     descendants,
+    oldest_load_watermark,
     project_digest,
     topological_order,
 )
@@ -78,3 +79,30 @@ def test_nodes_are_ordered_after_what_they_depend_on() -> None:
     order = topological_order(manifest)
     assert order.index(STG_A) < order.index(INT_AB) and order.index(STG_B) < order.index(INT_AB)
     assert order.index(A) < order.index(STG_A)
+
+
+def test_new_rows_lie_after_the_oldest_watermark_of_a_changed_dlt_source() -> None:
+    loads = ["1700000001.5", "1700000002.25", "1700000010.0", "1700000011.0"]
+    recorded = {
+        "source.carehouse.ehr.encounter": "1700000010.0",
+        "source.carehouse.adt.events": "1700000002.25",  # the ADT job built it since: older here
+        "source.carehouse.ehr.systems": "content:3f2a",  # a small table compared by content
+        "source.carehouse.bronze.sample_rate": "4:812",  # a table dlt does not write
+    }
+    changed = [*recorded, "clock:today"]
+    assert oldest_load_watermark(changed, recorded, loads) == "1700000002.25"
+    # only the encounters changed: rows after their own watermark
+    assert oldest_load_watermark(["source.carehouse.ehr.encounter"], recorded, loads) == "1700000010.0"
+    # nothing with a load id changed: nothing to narrow to
+    assert oldest_load_watermark(["source.carehouse.ehr.systems", "clock:today"], recorded, loads) is None
+
+
+def test_every_row_is_tested_when_a_changed_source_was_never_built_or_its_load_is_gone() -> None:
+    loads = ["1700000001.5", "1700000010.0"]
+    recorded = {"source.carehouse.ehr.encounter": "1700000010.0"}
+    new_source = "source.carehouse.claims.claim_lines"
+    assert oldest_load_watermark(["source.carehouse.ehr.encounter", new_source], recorded, loads) is None
+    gone = {"source.carehouse.ehr.encounter": "1699999999.0"}
+    assert oldest_load_watermark(["source.carehouse.ehr.encounter"], gone, loads) is None
+    missing = {"source.carehouse.ehr.encounter": "missing"}
+    assert oldest_load_watermark(["source.carehouse.ehr.encounter"], missing, loads) is None

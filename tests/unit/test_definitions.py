@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
-from dagster import AssetKey, DefaultScheduleStatus, DefaultSensorStatus, TableSchema
+from dagster import AssetKey, DefaultScheduleStatus, DefaultSensorStatus, TableSchema, build_schedule_context
 
 from orchestration.assets.owners import ANALYTICS_ENGINEERING, DATA_ENGINEERING
+from orchestration.dbt_selection import FULL_CHECK_TAG
 from orchestration.definitions import defs
 from orchestration.jobs import DAILY_JOB_NAME
 
@@ -235,3 +237,13 @@ def test_data_quality_mart_is_an_asset_with_checks_and_real_lineage() -> None:
     assert graph.get(AssetKey(["silver", "int_dq_test_outcomes"])).parent_keys == {
         AssetKey(["silver", "dq_test_results"])
     }
+
+
+def test_sundays_scheduled_run_is_the_full_check() -> None:
+    schedule = defs.resolve_schedule_def("daily_pipeline_schedule")
+    saturday, sunday = datetime(2025, 3, 1, 6, tzinfo=UTC), datetime(2025, 3, 2, 6, tzinfo=UTC)
+    weekday = schedule.evaluate_tick(build_schedule_context(scheduled_execution_time=saturday))
+    full = schedule.evaluate_tick(build_schedule_context(scheduled_execution_time=sunday))
+    assert [request.tags.get(FULL_CHECK_TAG) for request in weekday.run_requests] == [None]
+    assert [request.tags.get(FULL_CHECK_TAG) for request in full.run_requests] == ["true"]
+    assert full.run_requests[0].run_key == "2025-03-02"

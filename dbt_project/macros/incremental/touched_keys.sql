@@ -26,6 +26,8 @@
     The staging model's index on the keys makes the join a lookup.
 =========================================================================== -#}
 {% macro touched_keys_join(alias, staged, keys, references=[]) -%}
+    {#- outside the branch: dbt records the dependency when it parses (not an incremental build) -#}
+    {%- set identifiers = ref('int_ehr_identifiers') if references else none -%}
     {%- if carehouse.incremental_build() %}
     inner join (
         select {{ keys | join(', ') }}
@@ -37,7 +39,7 @@
 
         select {% for key in keys %}referencing.{{ key }}{{ ', ' if not loop.last }}{% endfor %}
         from {{ staged }} as referencing
-        inner join {{ ref('int_ehr_identifiers') }} as changed
+        inner join {{ identifiers }} as changed
             on changed.source_system = referencing.source_system
             and changed.resource_type = '{{ resource_type }}'
             and changed.identifier_system = coalesce(referencing.{{ stem }}_identifier_system, '*')
@@ -47,4 +49,28 @@
     ) as touched
         on {% for key in keys %}touched.{{ key }} = {{ alias }}.{{ key }}{{ ' and ' if not loop.last }}{% endfor %}
     {%- endif %}
+{%- endmacro %}
+
+{#- The conditional references (touched_keys_join's `references`, resolve_references'
+    list) of each EHR resource, by its staging stem: the latest-version model and the
+    common-data-model model of a resource must recompute the same keys. -#}
+{% macro ehr_references(stem) -%}
+    {%- set patient = [('patient', 'patient', 'Patient')] -%}
+    {%- set references = {
+        'allergy_intolerances': patient,
+        'conditions': patient,
+        'coverages': [('beneficiary', 'patient', 'Patient')],
+        'diagnostic_reports': patient,
+        'encounters': patient + [('practitioner', 'practitioner', 'Practitioner'), ('organization', 'organization', 'Organization'), ('location', 'location', 'Location')],
+        'immunizations': patient,
+        'locations': [('managing_organization', 'managing_organization', 'Organization')],
+        'medication_requests': patient + [('requester', 'requester_practitioner', 'Practitioner')],
+        'observations': patient,
+        'organizations': [],
+        'patients': [('general_practitioner', 'general_practitioner', 'Practitioner')],
+        'practitioner_roles': [('practitioner', 'practitioner', 'Practitioner'), ('organization', 'organization', 'Organization'), ('location', 'location', 'Location')],
+        'practitioners': [],
+        'procedures': patient,
+    } -%}
+    {{ return(references[stem]) }}
 {%- endmacro %}

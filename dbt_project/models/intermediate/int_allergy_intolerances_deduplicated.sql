@@ -20,7 +20,7 @@
     pre_hook="{{ carehouse.prefer_hash_joins() }}",
 ) }}
 
-{% set references = [('patient', 'patient', 'Patient')] %}
+{% set references = carehouse.ehr_references('allergy_intolerances') %}
 
 with
 

@@ -20,7 +20,7 @@
     pre_hook="{{ carehouse.prefer_hash_joins() }}",
 ) }}
 
-{% set references = [('beneficiary', 'patient', 'Patient')] %}
+{% set references = carehouse.ehr_references('coverages') %}
 
 with
 

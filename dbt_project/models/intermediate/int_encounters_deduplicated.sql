@@ -21,7 +21,7 @@
     pre_hook="{{ carehouse.prefer_hash_joins() }}",
 ) }}
 
-{% set references = [('patient', 'patient', 'Patient'), ('practitioner', 'practitioner', 'Practitioner'), ('organization', 'organization', 'Organization'), ('location', 'location', 'Location')] %}
+{% set references = carehouse.ehr_references('encounters') %}
 
 with
 

@@ -20,7 +20,7 @@
     pre_hook="{{ carehouse.prefer_hash_joins() }}",
 ) }}
 
-{% set references = [('managing_organization', 'managing_organization', 'Organization')] %}
+{% set references = carehouse.ehr_references('locations') %}
 
 with
 

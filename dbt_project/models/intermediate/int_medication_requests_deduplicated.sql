@@ -20,7 +20,7 @@
     pre_hook="{{ carehouse.prefer_hash_joins() }}",
 ) }}
 
-{% set references = [('patient', 'patient', 'Patient'), ('requester', 'requester_practitioner', 'Practitioner')] %}
+{% set references = carehouse.ehr_references('medication_requests') %}
 
 with
 

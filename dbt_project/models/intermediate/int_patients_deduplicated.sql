@@ -20,7 +20,7 @@
     pre_hook="{{ carehouse.prefer_hash_joins() }}",
 ) }}
 
-{% set references = [('general_practitioner', 'general_practitioner', 'Practitioner')] %}
+{% set references = carehouse.ehr_references('patients') %}
 
 with
 

@@ -20,7 +20,7 @@
     pre_hook="{{ carehouse.prefer_hash_joins() }}",
 ) }}
 
-{% set references = [('practitioner', 'practitioner', 'Practitioner'), ('organization', 'organization', 'Organization'), ('location', 'location', 'Location')] %}
+{% set references = carehouse.ehr_references('practitioner_roles') %}
 
 with
 

@@ -10,6 +10,14 @@
 -- patients with allergies without these rows.
 -- ============================================================================
 
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+    unique_key=['source_system', 'allergy_intolerance_id'],
+    indexes=[{'columns': ['source_system', 'allergy_intolerance_id'], 'unique': true}, load_id_index()],
+) }}
+
 {#- SNOMED CT situations "no known allergy / drug / food / environmental allergy" -#}
 {% set no_known_allergy_codes = ['716186003', '409137002', '429625007', '428607008'] %}
 
@@ -17,7 +25,10 @@ with
 
 allergies as (
 
-    select * from {{ ref('int_allergy_intolerances_deduplicated') }}
+    -- incremental: the keys int_allergy_intolerances_deduplicated recomputed in the same build
+    select deduplicated.*
+    from {{ ref('int_allergy_intolerances_deduplicated') }} as deduplicated
+    {{ touched_keys_join('deduplicated', ref('stg_ehr__allergy_intolerances'), ['source_system', 'allergy_intolerance_id'], ehr_references('allergy_intolerances')) }}
 
 ),
 
@@ -58,7 +69,10 @@ final as (
         source_last_updated_at,
 
         ---------- data quality
-        _dq_flags
+        _dq_flags,
+
+        ---------- lineage: the winning version's load (the incremental watermark)
+        _dlt_load_id
 
     from allergies
 

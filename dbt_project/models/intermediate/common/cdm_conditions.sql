@@ -7,11 +7,22 @@
 -- retracted (verification status refuted / entered-in-error).
 -- ============================================================================
 
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+    unique_key=['source_system', 'condition_id'],
+    indexes=[{'columns': ['source_system', 'condition_id'], 'unique': true}, load_id_index()],
+) }}
+
 with
 
 conditions as (
 
-    select * from {{ ref('int_conditions_deduplicated') }}
+    -- incremental: the keys int_conditions_deduplicated recomputed in the same build
+    select deduplicated.*
+    from {{ ref('int_conditions_deduplicated') }} as deduplicated
+    {{ touched_keys_join('deduplicated', ref('stg_ehr__conditions'), ['source_system', 'condition_id'], ehr_references('conditions')) }}
 
 ),
 
@@ -45,7 +56,10 @@ final as (
         source_last_updated_at,
 
         ---------- data quality
-        _dq_flags
+        _dq_flags,
+
+        ---------- lineage: the winning version's load (the incremental watermark)
+        _dlt_load_id
 
     from conditions
 

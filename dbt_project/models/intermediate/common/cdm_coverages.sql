@@ -6,11 +6,22 @@
 -- the period end.
 -- ============================================================================
 
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+    unique_key=['source_system', 'coverage_id'],
+    indexes=[{'columns': ['source_system', 'coverage_id'], 'unique': true}, load_id_index()],
+) }}
+
 with
 
 coverages as (
 
-    select * from {{ ref('int_coverages_deduplicated') }}
+    -- incremental: the keys int_coverages_deduplicated recomputed in the same build
+    select deduplicated.*
+    from {{ ref('int_coverages_deduplicated') }} as deduplicated
+    {{ touched_keys_join('deduplicated', ref('stg_ehr__coverages'), ['source_system', 'coverage_id'], ehr_references('coverages')) }}
 
 ),
 
@@ -41,7 +52,10 @@ final as (
         source_last_updated_at,
 
         ---------- data quality
-        _dq_flags
+        _dq_flags,
+
+        ---------- lineage: the winning version's load (the incremental watermark)
+        _dlt_load_id
 
     from coverages
 

@@ -6,11 +6,22 @@
 -- text (conclusion, narrative) is PHI-ish and never leaves silver.
 -- ============================================================================
 
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+    unique_key=['source_system', 'diagnostic_report_id'],
+    indexes=[{'columns': ['source_system', 'diagnostic_report_id'], 'unique': true}, load_id_index()],
+) }}
+
 with
 
 reports as (
 
-    select * from {{ ref('int_diagnostic_reports_deduplicated') }}
+    -- incremental: the keys int_diagnostic_reports_deduplicated recomputed in the same build
+    select deduplicated.*
+    from {{ ref('int_diagnostic_reports_deduplicated') }} as deduplicated
+    {{ touched_keys_join('deduplicated', ref('stg_ehr__diagnostic_reports'), ['source_system', 'diagnostic_report_id'], ehr_references('diagnostic_reports')) }}
 
 ),
 
@@ -47,7 +58,10 @@ final as (
         source_last_updated_at,
 
         ---------- data quality
-        _dq_flags
+        _dq_flags,
+
+        ---------- lineage: the winning version's load (the incremental watermark)
+        _dlt_load_id
 
     from reports
 

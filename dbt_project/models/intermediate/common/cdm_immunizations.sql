@@ -7,11 +7,22 @@
 -- in error.
 -- ============================================================================
 
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+    unique_key=['source_system', 'immunization_id'],
+    indexes=[{'columns': ['source_system', 'immunization_id'], 'unique': true}, load_id_index()],
+) }}
+
 with
 
 immunizations as (
 
-    select * from {{ ref('int_immunizations_deduplicated') }}
+    -- incremental: the keys int_immunizations_deduplicated recomputed in the same build
+    select deduplicated.*
+    from {{ ref('int_immunizations_deduplicated') }} as deduplicated
+    {{ touched_keys_join('deduplicated', ref('stg_ehr__immunizations'), ['source_system', 'immunization_id'], ehr_references('immunizations')) }}
 
 ),
 
@@ -44,7 +55,10 @@ final as (
         source_last_updated_at,
 
         ---------- data quality
-        _dq_flags
+        _dq_flags,
+
+        ---------- lineage: the winning version's load (the incremental watermark)
+        _dlt_load_id
 
     from immunizations
 

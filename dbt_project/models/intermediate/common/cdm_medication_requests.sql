@@ -8,11 +8,22 @@
 -- entered in error. The dosage text is free text and never leaves silver.
 -- ============================================================================
 
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+    unique_key=['source_system', 'medication_request_id'],
+    indexes=[{'columns': ['source_system', 'medication_request_id'], 'unique': true}, load_id_index()],
+) }}
+
 with
 
 requests as (
 
-    select * from {{ ref('int_medication_requests_deduplicated') }}
+    -- incremental: the keys int_medication_requests_deduplicated recomputed in the same build
+    select deduplicated.*
+    from {{ ref('int_medication_requests_deduplicated') }} as deduplicated
+    {{ touched_keys_join('deduplicated', ref('stg_ehr__medication_requests'), ['source_system', 'medication_request_id'], ehr_references('medication_requests')) }}
 
 ),
 
@@ -50,7 +61,10 @@ final as (
         source_last_updated_at,
 
         ---------- data quality
-        _dq_flags
+        _dq_flags,
+
+        ---------- lineage: the winning version's load (the incremental watermark)
+        _dlt_load_id
 
     from requests
 

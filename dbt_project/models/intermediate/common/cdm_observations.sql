@@ -20,6 +20,14 @@
 -- made (status entered-in-error, cancelled): gold leaves them out.
 -- ============================================================================
 
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+    unique_key=['source_system', 'observation_id'],
+    indexes=[{'columns': ['source_system', 'observation_id']}, load_id_index()],
+) }}
+
 {% set high_codes = ['H', 'HH', 'HU'] %}
 {% set low_codes = ['L', 'LL', 'LU'] %}
 {% set abnormal_codes = ['A', 'AA'] + high_codes + low_codes %}
@@ -28,7 +36,10 @@ with
 
 observations as (
 
-    select * from {{ ref('int_observations_deduplicated') }}
+    -- incremental: the keys int_observations_deduplicated recomputed in the same build
+    select deduplicated.*
+    from {{ ref('int_observations_deduplicated') }} as deduplicated
+    {{ touched_keys_join('deduplicated', ref('stg_ehr__observations'), ['source_system', 'observation_id'], ehr_references('observations')) }}
 
 ),
 
@@ -168,7 +179,10 @@ final as (
         source_last_updated_at,
 
         ---------- data quality
-        _dq_flags
+        _dq_flags,
+
+        ---------- lineage: the winning version's load (the incremental watermark)
+        _dlt_load_id
 
     from flagged
 

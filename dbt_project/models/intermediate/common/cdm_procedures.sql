@@ -8,11 +8,22 @@
 -- is_performed: status 'completed' (only performed services are counted).
 -- ============================================================================
 
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+    unique_key=['source_system', 'procedure_id'],
+    indexes=[{'columns': ['source_system', 'procedure_id'], 'unique': true}, load_id_index()],
+) }}
+
 with
 
 procedures as (
 
-    select * from {{ ref('int_procedures_deduplicated') }}
+    -- incremental: the keys int_procedures_deduplicated recomputed in the same build
+    select deduplicated.*
+    from {{ ref('int_procedures_deduplicated') }} as deduplicated
+    {{ touched_keys_join('deduplicated', ref('stg_ehr__procedures'), ['source_system', 'procedure_id'], ehr_references('procedures')) }}
 
 ),
 
@@ -44,7 +55,10 @@ final as (
         source_last_updated_at,
 
         ---------- data quality
-        _dq_flags
+        _dq_flags,
+
+        ---------- lineage: the winning version's load (the incremental watermark)
+        _dlt_load_id
 
     from procedures
 
