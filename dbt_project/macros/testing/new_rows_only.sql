@@ -10,12 +10,14 @@
     `carehouse dbt test` and any dbt run by hand leave it unset and test every
     row.
 
-    Only tests that judge each row on its own are narrowed (not_null,
-    accepted_values, relationships from the child side, expression_is_true):
-    a row that passed them once passes them forever. Tests across rows
-    (unique, unique_combination_of_columns, reconciliations, SCD2 windows)
-    always read the whole relation, as do relations without `_dlt_load_id`
-    (the common data model, gold).
+    Only tests that gate (severity error) and judge each row on its own are
+    narrowed (not_null, accepted_values, relationships from the child side,
+    expression_is_true): a row that passed them once passes them forever.
+    Tests across rows (unique, unique_combination_of_columns, reconciliations,
+    SCD2 windows) always read the whole relation, as do tests that measure
+    (severity warn: their failure count is the steward's figure for the whole
+    relation in gold.mart_data_quality_metrics) and relations without
+    `_dlt_load_id` (the common data model of several resources, gold).
 =========================================================================== -#}
 {% macro postgres__get_where_subquery(relation) -%}
     {%- set conditions = [] -%}
@@ -46,6 +48,9 @@
         {%- do return(none) -%}
     {%- endif -%}
     {%- if model.test_metadata.name not in ('not_null', 'accepted_values', 'relationships', 'expression_is_true') -%}
+        {%- do return(none) -%}
+    {%- endif -%}
+    {%- if (config.get('severity') or 'error') | lower == 'warn' -%}
         {%- do return(none) -%}
     {%- endif -%}
     {%- if not modules.re.fullmatch('[0-9]+(\.[0-9]+)?', after) -%}
