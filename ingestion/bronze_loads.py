@@ -10,9 +10,10 @@ Every bronze load, from the command line or from Dagster, goes through :func:`br
    by table, and only the row dlt writes to ``_dlt_loads`` at the very end says that all of it
    arrived, so rows whose ``_dlt_load_id`` is not there are a partial load;
 4. it records the attempt, runs the block, and clears the attempt only when the block succeeds,
-   after giving every dlt table an index on its load id as a number (:func:`ensure_load_id_indexes`:
-   incremental silver and the dbt steps' skip check read only the newest loads, by range scan, so
-   a day's run does not scan the whole bronze history);
+   after giving every dlt table an index on its load id as a number and one on its load time
+   (:func:`ensure_bronze_indexes`: incremental silver, the dbt steps' skip check and the
+   freshness measure read only the newest loads, by index, so a day's run does not scan the whole
+   bronze history);
 5. it deletes dlt's working files again (they are raw copies of the data, PHI included), whether
    the block succeeded or failed: the home keeps no spool between loads. During a load the folder
    holds the load's data about twice, uncompressed (extracted Arrow files, then normalized CSVs,
@@ -48,6 +49,8 @@ log = logging.getLogger(__name__)
 ATTEMPTS_TABLE = "carehouse__load_attempts"
 LOADS_TABLE = "_dlt_loads"
 LOAD_ID_COLUMN = "_dlt_load_id"
+# when carehouse read the row (ingestion.landing_lines; the ICD-10-CM reference: loaded_at)
+LOAD_TIME_COLUMNS = ("ingested_at", "loaded_at")
 _COMPLETED = 0  # _dlt_loads.status of a fully loaded package
 
 
@@ -174,7 +177,7 @@ def bronze_load(
             yield pipeline
         finally:
             _delete_working_files(pipeline)
-        ensure_load_id_indexes(settings)
+        ensure_bronze_indexes(settings)
         _clear_attempt(settings, pipeline.pipeline_name)
 
 
@@ -188,20 +191,35 @@ def load_id_tables(conn: psycopg.Connection) -> list[str]:
     return [row[0] for row in rows]
 
 
-def ensure_load_id_indexes(settings: Settings) -> None:
-    """An index on ``cast(_dlt_load_id as numeric)`` (the expression of dbt's
-    ``load_id_number()``) on every dlt table of bronze that lacks one: built once per table
-    (dlt creates tables, and recreates the ones it replaces), kept up to date by each COPY."""
+def ensure_bronze_indexes(settings: Settings) -> None:
+    """On every dlt table of bronze that lacks them: an index on ``cast(_dlt_load_id as
+    numeric)`` (the expression of dbt's ``load_id_number()``), and one on its load-time column
+    where it has one (the data-quality freshness model reads each table's newest load time and
+    that load's rows). Built once per table (dlt creates tables, and recreates the ones it
+    replaces), kept up to date by each COPY."""
     with connect(settings) as conn:
         for table in load_id_tables(conn):
+            relation = sql.Identifier(BRONZE_SCHEMA, table)
             conn.execute(
-                sql.SQL("create index if not exists {} on {}.{} ((cast({} as numeric)))").format(
-                    sql.Identifier(f"{table[:48]}__load_id_idx"),
-                    sql.Identifier(BRONZE_SCHEMA),
-                    sql.Identifier(table),
-                    sql.Identifier(LOAD_ID_COLUMN),
+                sql.SQL("create index if not exists {} on {} ((cast({} as numeric)))").format(
+                    sql.Identifier(f"{table[:48]}__load_id_idx"), relation, sql.Identifier(LOAD_ID_COLUMN)
                 )
             )
+            for column in LOAD_TIME_COLUMNS:
+                if table_has_column(conn, table, column):
+                    conn.execute(
+                        sql.SQL("create index if not exists {} on {} ({})").format(
+                            sql.Identifier(f"{table[:44]}__{column}_idx"), relation, sql.Identifier(column)
+                        )
+                    )
+
+
+def table_has_column(conn: psycopg.Connection, table: str, column: str) -> bool:
+    query = (
+        "select 1 from information_schema.columns"
+        " where table_schema = %s and table_name = %s and column_name = %s"
+    )
+    return conn.execute(query, (BRONZE_SCHEMA, table, column)).fetchone() is not None
 
 
 def _delete_working_files(pipeline: dlt.Pipeline) -> None:

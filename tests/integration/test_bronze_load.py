@@ -56,6 +56,12 @@ def test_bronze_load_is_incremental_idempotent_and_loses_nothing(scratch_warehou
             " and indexdef like '%((_dlt_load_id)::numeric)%'"
         ).fetchall()
     assert {"ehr__encounter", "ehr__rejected_line"} <= {table for (table,) in indexed}
+    # ... and the load-time index the data-quality freshness model reads the newest load by
+    with psycopg.connect(settings.dsn) as conn:
+        by_load_time = conn.execute(
+            "select tablename from pg_indexes where schemaname = 'bronze' and indexdef like '%(ingested_at)%'"
+        ).fetchall()
+    assert "ehr__encounter" in {table for (table,) in by_load_time}
 
     again = load_ehr_to_bronze(settings)
     assert again.files == 0 and again.rows == 0
