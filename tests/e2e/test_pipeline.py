@@ -387,8 +387,10 @@ def _cdm_fingerprints(settings: Settings, table: str) -> set[str]:
         r[0]
         for r in query(
             settings,
+            # content only: when and in which load each warehouse read a row differ
             "select column_name from information_schema.columns where table_schema = 'silver'"
-            " and table_name = %s and column_name not like '%%ingested_at' order by ordinal_position",
+            " and table_name = %s and column_name not like '%%ingested_at' and column_name <> '_dlt_load_id'"
+            " order by ordinal_position",
             (table,),
         )
     ]
