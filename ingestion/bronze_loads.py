@@ -198,28 +198,23 @@ def ensure_bronze_indexes(settings: Settings) -> None:
     that load's rows). Built once per table (dlt creates tables, and recreates the ones it
     replaces), kept up to date by each COPY."""
     with connect(settings) as conn:
-        for table in load_id_tables(conn):
-            relation = sql.Identifier(BRONZE_SCHEMA, table)
+        tables = load_id_tables(conn)
+        rows = conn.execute(
+            "select table_name, column_name from information_schema.columns"
+            " where table_schema = %s and table_name = any(%s) and column_name = any(%s)",
+            (BRONZE_SCHEMA, tables, list(LOAD_TIME_COLUMNS)),
+        )
+        by_load_id = sql.SQL("(cast({} as numeric))").format(sql.Identifier(LOAD_ID_COLUMN))
+        indexes: list[tuple[str, str, sql.Composable]] = [
+            (f"{table[:48]}__load_id_idx", table, by_load_id) for table in tables
+        ]
+        indexes += [(f"{table[:44]}__{column}_idx", table, sql.Identifier(column)) for table, column in rows]
+        for name, table, key in indexes:
             conn.execute(
-                sql.SQL("create index if not exists {} on {} ((cast({} as numeric)))").format(
-                    sql.Identifier(f"{table[:48]}__load_id_idx"), relation, sql.Identifier(LOAD_ID_COLUMN)
+                sql.SQL("create index if not exists {} on {} ({})").format(
+                    sql.Identifier(name), sql.Identifier(BRONZE_SCHEMA, table), key
                 )
             )
-            for column in LOAD_TIME_COLUMNS:
-                if table_has_column(conn, table, column):
-                    conn.execute(
-                        sql.SQL("create index if not exists {} on {} ({})").format(
-                            sql.Identifier(f"{table[:44]}__{column}_idx"), relation, sql.Identifier(column)
-                        )
-                    )
-
-
-def table_has_column(conn: psycopg.Connection, table: str, column: str) -> bool:
-    query = (
-        "select 1 from information_schema.columns"
-        " where table_schema = %s and table_name = %s and column_name = %s"
-    )
-    return conn.execute(query, (BRONZE_SCHEMA, table, column)).fetchone() is not None
 
 
 def _delete_working_files(pipeline: dlt.Pipeline) -> None:
