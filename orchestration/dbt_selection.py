@@ -40,6 +40,7 @@ from dagster_dbt.asset_utils import get_manifest_and_translator_from_dbt_assets
 from psycopg import sql
 
 from orchestration.dbt_project import DBT_PROJECT_DIR
+from warehouse.connection import row_version
 from warehouse.settings import Settings
 
 STATE_SCHEMA = "bronze"  # beside the pipeline's other bookkeeping (load attempts, sample rate)
@@ -228,9 +229,7 @@ def source_watermark(
             # content, not its load id, says whether it changed
             return _content_digest(conn, relation, columns)
         return loads[-1]
-    query = sql.SQL("select count(*), coalesce(max(xmin::text::bigint), 0) from {}").format(relation)
-    count, newest = conn.execute(query).fetchone()
-    return f"{count}:{newest}"
+    return row_version(conn, schema, table)
 
 
 def _content_digest(conn: psycopg.Connection, relation: sql.Identifier, columns: set[str]) -> str:

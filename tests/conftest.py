@@ -60,6 +60,9 @@ def scratch_database(server: Settings, name: str, home: Path) -> Iterator[Settin
     import psycopg
     from psycopg import sql
 
+    # suffixed with the process id: two test runs on one server (CI's two passes) never share one
+    name = f"{name[:50]}_{os.getpid()}"
+
     admin = server.dsn
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))

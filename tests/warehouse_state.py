@@ -41,6 +41,7 @@ BOOKKEEPING = frozenset(
         "carehouse__gold_key",
         "carehouse__sample_rate_changes",
         "carehouse__dbt_builds",  # what each dbt step last consumed (orchestration.dbt_selection)
+        "carehouse__gx_validations",  # the GX passes a later run may carry forward
         "_dlt_loads",
         "_dlt_version",
         "_dlt_pipeline_state",
