@@ -12,6 +12,9 @@
 -- patient_durable_key / practitioner_key identify the person across versions).
 -- ============================================================================
 
+-- incremental 'diff' (macros/incremental/diff_strategy.sql): computed whole, only changed rows written
+{{ config(materialized='incremental', unique_key='encounter_key') }}
+
 with
 
 encounters as (

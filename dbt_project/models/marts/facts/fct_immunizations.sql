@@ -11,6 +11,9 @@
 -- is the encounter's facility. No birth date, no source ids.
 -- ============================================================================
 
+-- incremental 'diff' (macros/incremental/diff_strategy.sql): computed whole, only changed rows written
+{{ config(materialized='incremental', unique_key='immunization_key') }}
+
 with
 
 immunizations as (

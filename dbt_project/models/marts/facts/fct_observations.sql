@@ -13,6 +13,9 @@
 -- encounter's facility. No source ids: keys are keyed hashes (HMAC).
 -- ============================================================================
 
+-- incremental 'diff' (macros/incremental/diff_strategy.sql): computed whole, only changed rows written
+{{ config(materialized='incremental', unique_key='observation_key') }}
+
 with
 
 observations as (

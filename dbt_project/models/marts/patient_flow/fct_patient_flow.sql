@@ -19,6 +19,9 @@
 
 {%- set time_zone = hospital_time_zone() %}
 
+-- incremental 'diff' (macros/incremental/diff_strategy.sql): computed whole, only changed rows written
+{{ config(materialized='incremental', unique_key='stay_key') }}
+
 with
 
 stays as (

@@ -11,6 +11,9 @@
 
 {%- set time_zone = hospital_time_zone() %}
 
+-- incremental 'diff' (macros/incremental/diff_strategy.sql): computed whole, only changed rows written
+{{ config(materialized='incremental', unique_key='movement_key') }}
+
 with
 
 movements as (

@@ -8,6 +8,9 @@
 -- patient keeps its row (patient_durable_key null): the payer still counts it.
 -- ============================================================================
 
+-- incremental 'diff' (macros/incremental/diff_strategy.sql): computed whole, only changed rows written
+{{ config(materialized='incremental', unique_key='member_month_key') }}
+
 with
 
 member_months as (

@@ -7,6 +7,9 @@
 -- member id and claim number stay in silver.
 -- ============================================================================
 
+-- incremental 'diff' (macros/incremental/diff_strategy.sql): computed whole, only changed rows written
+{{ config(materialized='incremental', unique_key='pharmacy_fill_key') }}
+
 with
 
 fills as (

@@ -26,6 +26,9 @@
 {#- a patient's stays in admission order (no named WINDOW clause: not every engine has one) -#}
 {%- set patient_stays = 'over (partition by adt_patient_durable_key order by admitted_at, stay_key)' %}
 
+-- incremental 'diff' (macros/incremental/diff_strategy.sql): computed whole, only changed rows written
+{{ config(materialized='incremental', unique_key='stay_key') }}
+
 with
 
 stays as (

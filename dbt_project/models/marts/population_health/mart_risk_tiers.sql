@@ -19,6 +19,9 @@
 -- first loaded month is known).
 -- ============================================================================
 
+-- incremental 'diff' (macros/incremental/diff_strategy.sql): computed whole, only changed rows written
+{{ config(materialized='incremental', unique_key=['patient_durable_key', 'month_start_date']) }}
+
 {% set cost_thresholds = [1000, 5000] %}
 
 with

@@ -8,6 +8,9 @@
 -- encounter come from the billing charge the line claims.
 -- ============================================================================
 
+-- incremental 'diff' (macros/incremental/diff_strategy.sql): computed whole, only changed rows written
+{{ config(materialized='incremental', unique_key='claim_line_key') }}
+
 with
 
 claim_lines as (

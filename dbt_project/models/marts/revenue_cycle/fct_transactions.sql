@@ -8,6 +8,9 @@
 -- date; the *_durable_key columns identify the person across versions.
 -- ============================================================================
 
+-- incremental 'diff' (macros/incremental/diff_strategy.sql): computed whole, only changed rows written
+{{ config(materialized='incremental', unique_key='transaction_key') }}
+
 with
 
 transactions as (
