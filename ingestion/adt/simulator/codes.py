@@ -1,7 +1,9 @@
 """What an ADT message says about the patient's care: diagnosis, priority and payer.
 
-Diagnoses are real billable ICD-10-CM codes (checked against ``simple_icd_10_cm`` at import, so
-a code retired by a newer release fails here rather than in a dbt relationship test), chosen to
+Diagnoses are real billable ICD-10-CM codes (checked against ``simple_icd_10_cm`` before the
+first one is drawn, so a code retired by a newer release fails here rather than in a dbt
+relationship test; not at import: the code set costs seconds and ~200 MB, which a run that
+simulates no ADT event never needs), chosen to
 fit the ward: obstetric codes only for women of child-bearing age in Maternity, perinatal codes
 only for newborns, prostate cancer only for men. Respiratory codes weigh four times as much in
 the flu season, so winter marts show the surge in the diagnosis mix as well as in the volume.
@@ -13,8 +15,6 @@ import functools
 from dataclasses import dataclass
 from random import Random
 
-import simple_icd_10_cm as cm
-
 from ingestion.adt.simulator.departments import (
     CARDIOLOGY,
     EMERGENCY,
@@ -24,7 +24,7 @@ from ingestion.adt.simulator.departments import (
     PEDIATRICS,
     SURGERY,
 )
-from ingestion.ehr.simulator.codes import WeightedChoice
+from ingestion.ehr.simulator.codes import WeightedChoice, icd10_cm_module
 
 SURGE_RESPIRATORY_WEIGHT = 4.0
 
@@ -206,8 +206,10 @@ _PAYERS_BY_AGE: tuple[tuple[int, tuple[float, ...]], ...] = (
 )
 
 
+@functools.cache
 def check_codes() -> None:
     """Fail loudly if a listed code is not billable in the installed ICD-10-CM release."""
+    cm = icd10_cm_module()
     invalid = [
         dx.code
         for codes in DIAGNOSES.values()
@@ -218,11 +220,9 @@ def check_codes() -> None:
         raise ValueError(f"not billable ICD-10-CM codes in simple_icd_10_cm: {invalid}")
 
 
-check_codes()
-
-
 @functools.cache
 def _diagnosis_choice(department: str, age: int, gender: str, surge: bool) -> WeightedChoice:
+    check_codes()  # once per process (cached), before the first draw
     eligible = [dx for dx in DIAGNOSES[department] if dx.fits(age, gender)]
     if not eligible:
         raise ValueError(f"no {department} diagnosis fits a {age}-year-old {gender}")

@@ -203,7 +203,7 @@ class WeightedChoice:
 @functools.cache
 def billable_tail() -> tuple[str, ...]:
     """Every billable (leaf) ICD-10-CM code except external causes, in the package's order."""
-    cm = _icd10_cm()
+    cm = icd10_cm_module()
     return tuple(
         code
         for code in cm.get_all_codes(with_dots=True)
@@ -211,7 +211,7 @@ def billable_tail() -> tuple[str, ...]:
     )
 
 
-def _icd10_cm() -> Any:
+def icd10_cm_module() -> Any:
     """The ``simple_icd_10_cm`` module, imported on first use: loading the code set costs about
     200 MB and seconds, which the other simulators (they import this module's tables) never need."""
     import simple_icd_10_cm
@@ -221,13 +221,13 @@ def _icd10_cm() -> Any:
 
 @functools.cache
 def icd10_display(code: str) -> str:
-    return str(_icd10_cm().get_description(code))
+    return str(icd10_cm_module().get_description(code))
 
 
 def check_codes() -> None:
     """Fail loudly if a hand-picked code is not billable in the installed ICD-10-CM release."""
     codes = [d.code for d in COMMON_DIAGNOSES] + [*ADULT_EXAM_CODES, CHILD_EXAM_CODE]
-    cm = _icd10_cm()
+    cm = icd10_cm_module()
     invalid = [code for code in codes if not (cm.is_valid_item(code) and cm.is_leaf(code))]
     if invalid:
         raise ValueError(f"not billable ICD-10-CM codes in simple_icd_10_cm: {invalid}")
