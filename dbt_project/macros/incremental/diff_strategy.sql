@@ -23,7 +23,10 @@
     {%- if not keys -%}
         {{ exceptions.raise_compiler_error("incremental_strategy 'diff' needs a unique_key (" ~ target ~ ")") }}
     {%- endif -%}
-    {%- set keys = [keys] if keys is string else keys -%}
+    {%- set quoted_keys = [] -%}
+    {%- for key in ([keys] if keys is string else keys) -%}
+        {%- do quoted_keys.append(adapter.quote(key)) -%}
+    {%- endfor -%}
     {#- The table's columns, with their contract types (on_schema_change 'append_new_columns',
         which contracts allow besides 'fail', has added any new one; 'fail' would also fail on
         the types of dbt's temporary table, created "as select": varchar where the contract
@@ -46,7 +49,7 @@
 delete from {{ target }} as existing
 where not exists (
     select 1 from {{ fresh }} as fresh
-    where {% for key in keys %}fresh.{{ key }} = existing.{{ key }} and {% endfor %}
+    where {% for key in quoted_keys %}fresh.{{ key }} = existing.{{ key }} and {% endfor %}
         ({{ fresh_values | join(', ') }})
         is not distinct from
         ({% for column in columns %}existing.{{ column }}{{ ', ' if not loop.last }}{% endfor %})
@@ -57,6 +60,6 @@ select {{ fresh_values | join(', ') }}
 from {{ fresh }} as fresh
 where not exists (
     select 1 from {{ target }} as existing
-    where {% for key in keys %}existing.{{ key }} = fresh.{{ key }}{{ ' and ' if not loop.last }}{% endfor %}
+    where {% for key in quoted_keys %}existing.{{ key }} = fresh.{{ key }}{{ ' and ' if not loop.last }}{% endfor %}
 );
 {%- endmacro %}
