@@ -27,6 +27,7 @@ from dagster import (
     sensor,
 )
 
+from orchestration.event_log import event_log_dir
 from warehouse.settings import Settings, get_settings
 
 LAUNCHED_BY_TAG = "carehouse/launched_by"
@@ -91,7 +92,8 @@ def prune_dagster_runs(instance: DagsterInstance, settings: Settings, keep: int 
             continue
         instance.delete_run(run.run_id)
         # the run's own event-log database and captured step output are files of their own
-        (settings.dagster_home / "history" / "runs" / f"{run.run_id}.db").unlink(missing_ok=True)
+        for suffix in (".db", ".db-wal", ".db-shm"):  # WAL files outlive a killed process
+            (event_log_dir(settings.dagster_home) / f"{run.run_id}{suffix}").unlink(missing_ok=True)
         shutil.rmtree(settings.dagster_home / "storage" / run.run_id, ignore_errors=True)
         removed += 1
     return removed

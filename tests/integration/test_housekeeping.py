@@ -1,6 +1,7 @@
-"""Housekeeping on a real Dagster instance (SQLite files in a temporary carehouse home): old runs
-and their event-log files go, runs whose ``carehouse run`` process died are failed, live ones
-are left alone."""
+"""Housekeeping on a real Dagster instance, configured as carehouse configures it (SQLite files in a
+temporary carehouse home): old runs and their event-log files go, runs whose ``carehouse run``
+process died are failed, live ones are left alone, and the event log kept open between events
+leaves Dagster's own files behind."""
 
 from __future__ import annotations
 
@@ -8,11 +9,24 @@ import os
 import socket
 import subprocess
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from dagster import DagsterInstance, DagsterRun, DagsterRunStatus, SkipReason, build_sensor_context, job, op
+from dagster import (
+    DagsterEventType,
+    DagsterInstance,
+    DagsterRun,
+    DagsterRunStatus,
+    SkipReason,
+    build_sensor_context,
+    job,
+    op,
+)
+from dagster._core.instance.ref import InstanceRef
+from dagster._core.storage.event_log import SqliteEventLogStorage
 
+from orchestration.event_log import PooledSqliteEventLogStorage, event_log_dir
 from orchestration.housekeeping import (
     CLI_LAUNCHER,
     HOST_TAG,
@@ -21,6 +35,7 @@ from orchestration.housekeeping import (
     fail_abandoned_runs,
     housekeeping_sensor,
 )
+from orchestration.instance import prepare_dagster_home
 
 
 @op
@@ -37,19 +52,47 @@ def tiny() -> None:
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("CAREHOUSE_HOME", str(tmp_path))
     monkeypatch.setenv("CAREHOUSE_KEEP_RUNS", "2")
-    (tmp_path / "dagster").mkdir()
     return tmp_path
 
 
-def test_the_sensor_keeps_the_newest_runs_and_deletes_the_others_files(home: Path) -> None:
-    with DagsterInstance.local_temp(str(home / "dagster")) as instance:
-        runs = [tiny.execute_in_process(instance=instance).run_id for _ in range(4)]
-        event_logs = {run: home / "dagster" / "history" / "runs" / f"{run}.db" for run in runs}
-        assert all(path.exists() for path in event_logs.values())
-        result = housekeeping_sensor(build_sensor_context(instance=instance))
-        assert isinstance(result, SkipReason) and "deleted 2 old run(s)" in (result.skip_message or "")
-        assert {r.run_id for r in instance.get_runs()} == set(runs[2:])
-        assert [event_logs[run].exists() for run in runs] == [False, False, True, True]
+@pytest.fixture
+def instance(home: Path) -> Iterator[DagsterInstance]:
+    with DagsterInstance.from_config(prepare_dagster_home()) as carehouse_instance:
+        yield carehouse_instance
+
+
+def test_the_sensor_keeps_the_newest_runs_and_deletes_the_others_files(
+    home: Path, instance: DagsterInstance
+) -> None:
+    runs = [tiny.execute_in_process(instance=instance).run_id for _ in range(4)]
+    event_logs = event_log_dir(home / "dagster")
+    assert all((event_logs / f"{run}.db").exists() for run in runs)
+    result = housekeeping_sensor(build_sensor_context(instance=instance))
+    assert isinstance(result, SkipReason) and "deleted 2 old run(s)" in (result.skip_message or "")
+    assert {r.run_id for r in instance.get_runs()} == set(runs[2:])
+    left = {path.name for path in event_logs.iterdir()}
+    assert not any(name.startswith((runs[0], runs[1])) for name in left)  # WAL files included
+    assert {f"{runs[2]}.db", f"{runs[3]}.db"} <= left
+
+
+def _step_events(instance: DagsterInstance, run_id: str) -> list[str]:
+    records = instance.get_records_for_run(run_id, of_type=DagsterEventType.STEP_SUCCESS).records
+    return [record.event_log_entry.step_key or "" for record in records]
+
+
+def test_the_event_log_is_dagsters_own_files_read_either_way(home: Path, instance: DagsterInstance) -> None:
+    assert isinstance(instance.event_log_storage, PooledSqliteEventLogStorage)
+    written_by_carehouse = tiny.execute_in_process(instance=instance).run_id
+    # Dagster's default storage on the same folder: a dagster.yaml-less config dir
+    (home / "no-config").mkdir()
+    plain_ref = InstanceRef.from_dir(str(home / "dagster"), config_dir=str(home / "no-config"))
+    with DagsterInstance.from_ref(plain_ref) as plain:
+        assert type(plain.event_log_storage) is SqliteEventLogStorage
+        written_by_dagster = tiny.execute_in_process(instance=plain).run_id
+        assert _step_events(plain, written_by_carehouse) == ["noop"]
+    assert _step_events(instance, written_by_dagster) == ["noop"]
+    instance.event_log_storage.dispose()  # what process exit does too: no WAL file is left behind
+    assert not [path.name for path in event_log_dir(home / "dagster").iterdir() if path.suffix != ".db"]
 
 
 def _cli_run(instance: DagsterInstance, pid: int) -> str:
@@ -61,11 +104,10 @@ def _cli_run(instance: DagsterInstance, pid: int) -> str:
     return run_id
 
 
-def test_runs_whose_process_died_are_failed_and_live_ones_left_alone(home: Path) -> None:
+def test_runs_whose_process_died_are_failed_and_live_ones_left_alone(instance: DagsterInstance) -> None:
     ended = subprocess.Popen(["true"])
     ended.wait()
-    with DagsterInstance.local_temp(str(home / "dagster")) as instance:
-        dead, alive = _cli_run(instance, ended.pid), _cli_run(instance, os.getpid())
-        assert fail_abandoned_runs(instance) == [dead]
-        statuses = {run.run_id: run.status for run in instance.get_runs()}
-        assert statuses == {dead: DagsterRunStatus.FAILURE, alive: DagsterRunStatus.STARTED}
+    dead, alive = _cli_run(instance, ended.pid), _cli_run(instance, os.getpid())
+    assert fail_abandoned_runs(instance) == [dead]
+    statuses = {run.run_id: run.status for run in instance.get_runs()}
+    assert statuses == {dead: DagsterRunStatus.FAILURE, alive: DagsterRunStatus.STARTED}
