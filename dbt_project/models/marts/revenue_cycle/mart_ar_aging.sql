@@ -17,7 +17,11 @@ with
 
 transactions as (
 
-    select payer_key, service_date, posting_date, ar_amount from {{ ref('fct_transactions') }}
+    -- one row per payer, service day and posting day (~4x fewer rows than transactions): each
+    -- row is crossed with every bucket below, and numeric sums are exact in any grouping
+    select payer_key, service_date, posting_date, sum(ar_amount) as ar_amount
+    from {{ ref('fct_transactions') }}
+    group by payer_key, service_date, posting_date
 
 ),
 

@@ -12,7 +12,9 @@ with
 
 transactions as (
 
-    select * from {{ ref('fct_transactions') }}
+    -- only what this model reads: the CTE is read three times, so Postgres materializes it
+    select charge_key, payer_key, transaction_type, amount, service_date, posting_date, days_from_service_to_posting
+    from {{ ref('fct_transactions') }}
 
 ),
 
