@@ -33,7 +33,11 @@ SYSTEM = "cerner"
 NPI = "http://hl7.org/fhir/sid/us-npi"
 ORG_IDS = "https://fhir.cerner.example/org-ids"
 MRN = "urn:oid:2.16.840.1.113883.6.1000"
-ICD, SNOMED, CPT = "http://hl7.org/fhir/sid/icd-10-cm", "http://snomed.info/sct", "http://www.ama-assn.org/go/cpt"
+ICD, SNOMED, CPT = (
+    "http://hl7.org/fhir/sid/icd-10-cm",
+    "http://snomed.info/sct",
+    "http://www.ama-assn.org/go/cpt",
+)
 
 ORG = "0f4c7d6e-6a53-4c1e-9d0e-1a2b3c4d5e6f"
 LOC = "1e5d8e7f-7b64-4d2f-8e1f-2b3c4d5e6f70"
@@ -118,7 +122,6 @@ MODELS = (
     "+int_dq_code_systems",
     "+int_locations_deduplicated",
 )
-
 
 
 def _registry_with_cerner(tmp_path: Path) -> Path:
