@@ -1,24 +1,26 @@
-"""Dagster's SQLite event log with the connections kept open, the event log of every carehouse home.
+"""Dagster's SQLite event log, with its databases kept open while ``carehouse run`` runs.
 
 Creating a run of ``daily_pipeline`` writes one "planned" event per asset and asset check (~1,100,
 most of them dbt tests), and the run writes as many again. Dagster's ``SqliteEventLogStorage``
 opens a new engine and connection for every write, and closing a database's last connection
-checkpoints its WAL: ~12 ms an event, 12 s before the first step of every run. This class keeps
-one engine per database (the index and the newest run shards) and lets SQLite do what WAL mode
-is for, ``synchronous=NORMAL``: a commit is consistent after any crash and durable after any
-process crash; only a power loss can take back the newest events. The files, tables and layout
-are Dagster's own (``$DAGSTER_HOME/history/runs``), so a home written before reads the same.
+checkpoints its WAL: ~12 ms an event, 12 s before the first step of every run. Inside
+:meth:`PooledSqliteEventLogStorage.connections_kept_open` this class keeps one engine and
+connection per database (the index and the run's shard) and lets SQLite do what WAL mode is
+for, ``synchronous=NORMAL``: a commit is consistent after any crash and durable after any
+process crash; only a power loss can take back the newest events. On leaving it every
+connection closes, so the WAL files are checkpointed and removed as Dagster leaves them.
+Outside it (the UI, the daemon, readers) it is Dagster's storage unchanged. The files, tables
+and layout are Dagster's own (``$DAGSTER_HOME/history/runs``).
 """
 
 from __future__ import annotations
 
-import atexit
 from collections import OrderedDict
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 
-from dagster import StringSource
+from dagster import DagsterInstance, StringSource
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
     SQLITE_BUSY_TIMEOUT_SECONDS,
     SqliteEventLogStorage,
@@ -27,8 +29,8 @@ from dagster._serdes import ConfigurableClassData
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
 
-# a run writes to its own shard and the index; the webserver follows a few runs at once
-OPEN_DATABASES = 8
+# a run writes to its own shard and the index; re-executions read their parent's
+OPEN_DATABASES = 4
 
 
 def event_log_dir(dagster_home: str | Path) -> Path:
@@ -37,17 +39,15 @@ def event_log_dir(dagster_home: str | Path) -> Path:
 
 
 class PooledSqliteEventLogStorage(SqliteEventLogStorage):
-    """``SqliteEventLogStorage`` that reuses one engine and connection per database file.
+    """``SqliteEventLogStorage`` that can keep one engine and connection per database file.
 
-    Configured with the Dagster home (``dagster_home: {env: DAGSTER_HOME}`` in dagster.yaml).
+    Configured with the Dagster home (``dagster_home: <path>`` or ``{env: DAGSTER_HOME}``).
     """
 
     def __init__(self, dagster_home: str, inst_data: ConfigurableClassData | None = None):
         self._dagster_home = dagster_home
-        self._engines: OrderedDict[str, Engine] = OrderedDict()
+        self._engines: OrderedDict[str, Engine] | None = None  # None: Dagster's behaviour
         super().__init__(str(event_log_dir(dagster_home)), inst_data=inst_data)
-        # an instance is seldom disposed; closing at exit checkpoints and removes the WAL files
-        atexit.register(self.close_connections)
 
     @classmethod
     def config_type(cls) -> dict:
@@ -60,20 +60,37 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         return cls(inst_data=inst_data, **config_value)
 
     @contextmanager
+    def connections_kept_open(self) -> Iterator[None]:
+        """Reuse each database's connection until the block ends, then close them all."""
+        with self._db_lock:
+            self._engines = OrderedDict()
+        try:
+            yield
+        finally:
+            with self._db_lock:
+                engines, self._engines = self._engines or {}, None
+                for engine in engines.values():
+                    engine.dispose()
+
+    @contextmanager
     def _connect(self, shard: str) -> Iterator[Connection]:
+        if self._engines is None:
+            with super()._connect(shard) as conn:
+                yield conn
+            return
         # Dagster's own lock: one thread at a time, so an engine is never disposed while in use
         with self._db_lock:
-            engine = self._engine_for(shard)
+            engine = self._engine_for(shard, self._engines)
             if shard not in self._initialized_dbs:
                 self._initdb(engine)
                 self._initialized_dbs.add(shard)
             with engine.connect() as conn, conn.begin():
                 yield conn
 
-    def _engine_for(self, shard: str) -> Engine:
-        engine = self._engines.get(shard)
+    def _engine_for(self, shard: str, engines: OrderedDict[str, Engine]) -> Engine:
+        engine = engines.get(shard)
         if engine is not None:
-            self._engines.move_to_end(shard)
+            engines.move_to_end(shard)
             return engine
         engine = create_engine(
             self.conn_string_for_shard(shard),
@@ -82,34 +99,27 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
         )
         event.listen(engine, "connect", _relaxed_sync)
-        self._engines[shard] = engine
-        while len(self._engines) > OPEN_DATABASES:
-            _, oldest = self._engines.popitem(last=False)
-            oldest.dispose()
+        engines[shard] = engine
+        while len(engines) > OPEN_DATABASES:
+            engines.popitem(last=False)[1].dispose()
         return engine
-
-    def close_connections(self) -> None:
-        """Close every open database (their WAL files are checkpointed and removed)."""
-        with self._db_lock:
-            while self._engines:
-                self._engines.popitem()[1].dispose()
 
     def delete_events(self, run_id: str) -> None:
         super().delete_events(run_id)
         with self._db_lock:  # the run's file may be deleted next: close it now
-            engine = self._engines.pop(run_id, None)
+            engine = self._engines.pop(run_id, None) if self._engines is not None else None
             if engine is not None:
                 engine.dispose()
-
-    def wipe(self) -> None:
-        self.close_connections()
-        super().wipe()
-
-    def dispose(self) -> None:
-        self.close_connections()
-        super().dispose()
 
 
 def _relaxed_sync(dbapi_connection, _record) -> None:
     # the shard databases are in WAL mode (Dagster sets it when it creates them)
     dbapi_connection.execute("PRAGMA synchronous=NORMAL")
+
+
+def event_log_kept_open(instance: DagsterInstance) -> AbstractContextManager[None]:
+    """Keep the instance's event-log connections open for a block (a run), if its storage can."""
+    storage = instance.event_log_storage
+    if isinstance(storage, PooledSqliteEventLogStorage):
+        return storage.connections_kept_open()
+    return nullcontext()

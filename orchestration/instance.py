@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 from dagster import DagsterInstance
@@ -15,14 +16,14 @@ _DAGSTER_YAML = """\
 # live in this folder (sqlite), so the runs of `carehouse run` show up in `carehouse ui`.
 telemetry:
   enabled: false
-# Dagster's SQLite event log (same files), keeping its databases open between events: creating a
-# run writes ~1,100 planned events, 12 s with a new connection per event, 2 s with this.
+# Dagster's SQLite event log (same files), keeping its databases open while `carehouse run`
+# runs: creating a run writes ~1,100 planned events, 12 s with a new connection per event, 2 s
+# with this.
 event_log_storage:
   module: orchestration.event_log
   class: PooledSqliteEventLogStorage
   config:
-    dagster_home:
-      env: DAGSTER_HOME
+    dagster_home: {dagster_home}
 # The daemon (`carehouse ui`) fails runs that never start or that run for longer than any run
 # of this pipeline could; runs of `carehouse run` whose process died are failed by the next one.
 run_monitoring:
@@ -50,9 +51,10 @@ def prepare_dagster_home(settings: Settings | None = None) -> str:
     config = home / "dagster.yaml"
     # carehouse keeps its own file current and leaves one written by someone else alone (the
     # docker image brings its own)
+    wanted = _DAGSTER_YAML.replace("{dagster_home}", json.dumps(str(home)))  # JSON is YAML
     current = config.read_text() if config.exists() else None
-    if current is None or (current.startswith(_HEADER) and current != _DAGSTER_YAML):
-        config.write_text(_DAGSTER_YAML)
+    if current is None or (current.startswith(_HEADER) and current != wanted):
+        config.write_text(wanted)
     os.environ["DAGSTER_HOME"] = str(home)
     return str(home)
 

@@ -26,6 +26,7 @@ from dagster._utils.hosted_user_process import recon_job_from_origin
 
 from orchestration.alerts import alert_on_run
 from orchestration.dbt_selection import FULL_CHECK_TAG
+from orchestration.event_log import event_log_kept_open
 from orchestration.housekeeping import fail_abandoned_runs, prune_dagster_runs, run_tags
 from orchestration.instance import carehouse_instance
 from orchestration.jobs import DAILY_JOB_NAME, extract_run_config
@@ -98,9 +99,10 @@ def run_daily_pipeline(
         tags = {"carehouse/extract_date": str(extract_date), **run_tags()}
         if full_check:
             tags[FULL_CHECK_TAG] = "true"
-        with code_location(instance) as location:
-            dagster_run = _create_run(instance, location, run_id, run_config, tags)
-        execute_run(recon_job_from_origin(dagster_run.job_code_origin), dagster_run, instance)
+        with event_log_kept_open(instance):
+            with code_location(instance) as location:
+                dagster_run = _create_run(instance, location, run_id, run_config, tags)
+            execute_run(recon_job_from_origin(dagster_run.job_code_origin), dagster_run, instance)
     alert_on_run(instance, run_id)  # a failed run or blocking check: the configured webhook / email
     return run_outcome(instance, run_id)
 

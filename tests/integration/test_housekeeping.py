@@ -81,8 +81,15 @@ def _step_events(instance: DagsterInstance, run_id: str) -> list[str]:
 
 
 def test_the_event_log_is_dagsters_own_files_read_either_way(home: Path, instance: DagsterInstance) -> None:
-    assert isinstance(instance.event_log_storage, PooledSqliteEventLogStorage)
-    written_by_carehouse = tiny.execute_in_process(instance=instance).run_id
+    storage = instance.event_log_storage
+    assert isinstance(storage, PooledSqliteEventLogStorage)
+    event_logs = event_log_dir(home / "dagster")
+    with storage.connections_kept_open():
+        written_by_carehouse = tiny.execute_in_process(instance=instance).run_id
+        # the run's database stayed open in WAL mode: its WAL file is still there
+        assert (event_logs / f"{written_by_carehouse}.db-wal").exists()
+    # closed on leaving the block: the WAL checkpointed and removed, as Dagster leaves it
+    assert [path.name for path in event_logs.iterdir() if path.suffix != ".db"] == []
     # Dagster's default storage on the same folder: a dagster.yaml-less config dir
     (home / "no-config").mkdir()
     plain_ref = InstanceRef.from_dir(str(home / "dagster"), config_dir=str(home / "no-config"))
@@ -91,8 +98,16 @@ def test_the_event_log_is_dagsters_own_files_read_either_way(home: Path, instanc
         written_by_dagster = tiny.execute_in_process(instance=plain).run_id
         assert _step_events(plain, written_by_carehouse) == ["noop"]
     assert _step_events(instance, written_by_dagster) == ["noop"]
-    instance.event_log_storage.dispose()  # what process exit does too: no WAL file is left behind
-    assert not [path.name for path in event_log_dir(home / "dagster").iterdir() if path.suffix != ".db"]
+
+
+def test_the_dagster_yaml_names_the_home_it_is_in(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The event log's folder is written into the file, so opening the instance needs no DAGSTER_HOME."""
+    dagster_home = prepare_dagster_home()
+    monkeypatch.delenv("DAGSTER_HOME")
+    with DagsterInstance.from_config(dagster_home) as instance:
+        storage = instance.event_log_storage
+        assert isinstance(storage, PooledSqliteEventLogStorage)
+        assert Path(storage._base_dir) == event_log_dir(home / "dagster")
 
 
 def _cli_run(instance: DagsterInstance, pid: int) -> str:
