@@ -9,13 +9,12 @@ connection per database (the index and the run's shard) and lets SQLite do what 
 for, ``synchronous=NORMAL``: a commit is consistent after any crash and durable after any
 process crash; only a power loss can take back the newest events. On leaving it every
 connection closes, so the WAL files are checkpointed and removed as Dagster leaves them.
-Outside it (the UI, the daemon, readers) it is Dagster's storage unchanged. The files, tables
-and layout are Dagster's own (``$DAGSTER_HOME/history/runs``).
+Outside it (the UI, the daemon, the runs it launches, readers) it is Dagster's storage
+unchanged. The files, tables and layout are Dagster's own (``$DAGSTER_HOME/history/runs``).
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
@@ -29,9 +28,6 @@ from dagster._serdes import ConfigurableClassData
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
 
-# a run writes to its own shard and the index; re-executions read their parent's
-OPEN_DATABASES = 4
-
 
 def event_log_dir(dagster_home: str | Path) -> Path:
     """Where Dagster's default SQLite storage keeps the event logs of a Dagster home."""
@@ -41,12 +37,12 @@ def event_log_dir(dagster_home: str | Path) -> Path:
 class PooledSqliteEventLogStorage(SqliteEventLogStorage):
     """``SqliteEventLogStorage`` that can keep one engine and connection per database file.
 
-    Configured with the Dagster home (``dagster_home: <path>`` or ``{env: DAGSTER_HOME}``).
+    Configured with the Dagster home (``dagster_home: <path>``), as carehouse's dagster.yaml does.
     """
 
     def __init__(self, dagster_home: str, inst_data: ConfigurableClassData | None = None):
-        self._dagster_home = dagster_home
-        self._engines: OrderedDict[str, Engine] | None = None  # None: Dagster's behaviour
+        # per database (the run's shard, the index) while a block keeps them open; None: Dagster's way
+        self._engines: dict[str, Engine] | None = None
         super().__init__(str(event_log_dir(dagster_home)), inst_data=inst_data)
 
     @classmethod
@@ -63,7 +59,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
     def connections_kept_open(self) -> Iterator[None]:
         """Reuse each database's connection until the block ends, then close them all."""
         with self._db_lock:
-            self._engines = OrderedDict()
+            self._engines = {}
         try:
             yield
         finally:
@@ -74,24 +70,21 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
 
     @contextmanager
     def _connect(self, shard: str) -> Iterator[Connection]:
-        if self._engines is None:
+        engines = self._engines
+        if engines is None:
             with super()._connect(shard) as conn:
                 yield conn
             return
         # Dagster's own lock: one thread at a time, so an engine is never disposed while in use
         with self._db_lock:
-            engine = self._engine_for(shard, self._engines)
+            engine = engines.get(shard) or self._open_engine(shard, engines)
             if shard not in self._initialized_dbs:
                 self._initdb(engine)
                 self._initialized_dbs.add(shard)
             with engine.connect() as conn, conn.begin():
                 yield conn
 
-    def _engine_for(self, shard: str, engines: OrderedDict[str, Engine]) -> Engine:
-        engine = engines.get(shard)
-        if engine is not None:
-            engines.move_to_end(shard)
-            return engine
+    def _open_engine(self, shard: str, engines: dict[str, Engine]) -> Engine:
         engine = create_engine(
             self.conn_string_for_shard(shard),
             pool_size=1,
@@ -100,16 +93,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         )
         event.listen(engine, "connect", _relaxed_sync)
         engines[shard] = engine
-        while len(engines) > OPEN_DATABASES:
-            engines.popitem(last=False)[1].dispose()
         return engine
-
-    def delete_events(self, run_id: str) -> None:
-        super().delete_events(run_id)
-        with self._db_lock:  # the run's file may be deleted next: close it now
-            engine = self._engines.pop(run_id, None) if self._engines is not None else None
-            if engine is not None:
-                engine.dispose()
 
 
 def _relaxed_sync(dbapi_connection, _record) -> None:

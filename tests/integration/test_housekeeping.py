@@ -105,9 +105,9 @@ def test_the_dagster_yaml_names_the_home_it_is_in(home: Path, monkeypatch: pytes
     dagster_home = prepare_dagster_home()
     monkeypatch.delenv("DAGSTER_HOME")
     with DagsterInstance.from_config(dagster_home) as instance:
-        storage = instance.event_log_storage
-        assert isinstance(storage, PooledSqliteEventLogStorage)
-        assert Path(storage._base_dir) == event_log_dir(home / "dagster")
+        assert isinstance(instance.event_log_storage, PooledSqliteEventLogStorage)
+        run_id = tiny.execute_in_process(instance=instance).run_id
+    assert (event_log_dir(home / "dagster") / f"{run_id}.db").exists()
 
 
 def _cli_run(instance: DagsterInstance, pid: int) -> str:
